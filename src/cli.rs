@@ -1,0 +1,337 @@
+//! The command line (INTERFACE.md). Errors: one line on stderr; exit 2 for bad input or
+//! refused requests, 1 for internal failures.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::app::accounts::NewAccountInput;
+use crate::app::{Actor, App};
+use crate::config::Config;
+use crate::domain::fields::{FieldKind, FieldSpec, UserAccess};
+use crate::domain::settings::SETTINGS;
+use crate::error::Error;
+use crate::store;
+
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about = "Self-hosted identity portal")]
+pub struct Cli {
+    /// Configuration file (default: config/latchkey.toml, if present)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run migrations, then serve the portal
+    Serve,
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Manage accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Field Management (custom account fields)
+    #[command(subcommand)]
+    Field(FieldCommand),
+    /// Read or change settings
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// Write a consistent copy of the database to FILE (safe while serving)
+    Backup { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a local account; the password is read from standard input
+    Add(UserAdd),
+    /// List accounts
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one account (by account name, verified email or mobile)
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserAdd {
+    pub name: String,
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Counts as verified: the admin vouches for it
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Counts as verified: the admin vouches for it
+    #[arg(long)]
+    pub mobile: Option<String>,
+    #[arg(long)]
+    pub admin: bool,
+    /// Read the password from standard input (required)
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FieldCommand {
+    /// Define a custom field
+    Add(FieldAdd),
+}
+
+#[derive(Debug, Args)]
+pub struct FieldAdd {
+    pub key: String,
+    #[arg(long)]
+    pub label: String,
+    /// text, number, date, email, url, choice or bool
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: String,
+    #[arg(long)]
+    pub required: bool,
+    #[arg(long)]
+    pub unique: bool,
+    /// invisible, visible (read-only) or editable
+    #[arg(long, default_value = "visible")]
+    pub user_access: String,
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// An allowed value of a choice field (repeat for each)
+    #[arg(long = "option", value_name = "VALUE")]
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Print one setting, or all as KEY = VALUE lines
+    Get { key: Option<String> },
+    /// Change a setting
+    Set { key: String, value: String },
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let serving = matches!(cli.command, Command::Serve);
+    init_logging(if serving { "info" } else { "warn" });
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("latchkey: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let line = e.to_string().replace('\n', " ");
+            eprintln!("latchkey: {line}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<(), Error> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => {
+            let app = App::open(config)?;
+            crate::web::serve(app).await
+        }
+        Command::Migrate => {
+            let s = store::Store::open(&config.database_path())
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            let n = s.migrate().map_err(|e| Error::Internal(e.to_string()))?;
+            println!("{n} migration(s) applied; the database is up to date");
+            Ok(())
+        }
+        Command::User(cmd) => user(App::open(config)?, cmd).await,
+        Command::Field(FieldCommand::Add(f)) => field_add(&App::open(config)?, f),
+        Command::Settings(cmd) => settings(&App::open(config)?, cmd),
+        Command::Backup { file } => {
+            let app = App::open(config)?;
+            app.store
+                .backup(&file)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            println!("backup written to {}", file.display());
+            Ok(())
+        }
+    }
+}
+
+fn read_password_stdin() -> Result<String, Error> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).map_err(|e| {
+        Error::Invalid(format!("cannot read the password from standard input: {e}"))
+    })?;
+    // Only the line ending the shell adds is removed; every other character counts.
+    if s.ends_with('\n') {
+        s.pop();
+        if s.ends_with('\r') {
+            s.pop();
+        }
+    }
+    if s.is_empty() {
+        return Err(Error::Invalid("no password on standard input".into()));
+    }
+    Ok(s)
+}
+
+fn account_json(a: &crate::domain::account::Account) -> serde_json::Value {
+    json!({
+        "account_name": a.account_name,
+        "display_name": a.display_name,
+        "email": a.email,
+        "mobile": a.mobile,
+        "admin": a.is_admin,
+        "disabled": a.disabled,
+    })
+}
+
+async fn user(app: App, cmd: UserCommand) -> Result<(), Error> {
+    match cmd {
+        UserCommand::Add(u) => {
+            let password = read_password_stdin()?;
+            let input = NewAccountInput {
+                account_name: u.name,
+                display_name: u.display_name.unwrap_or_default(),
+                email: u.email.unwrap_or_default(),
+                mobile: u.mobile.unwrap_or_default(),
+                is_admin: u.admin,
+                password,
+            };
+            app.create_account(&Actor::cli(), &input).await?;
+            println!("account {} created", input.account_name.trim());
+            // The first admin made here retires the browser setup link.
+            app.setup_link()?;
+            Ok(())
+        }
+        UserCommand::List { json } => {
+            let accounts = app.store.read(|c| store::accounts::all(c))?;
+            if json {
+                let v: Vec<_> = accounts.iter().map(account_json).collect();
+                println!("{}", serde_json::Value::Array(v));
+            } else {
+                for a in &accounts {
+                    println!(
+                        "{:<24} {:<24} {:<28} {:<16} {}{}",
+                        a.account_name.as_deref().unwrap_or("(none)"),
+                        a.display_name,
+                        a.email.as_deref().unwrap_or("-"),
+                        a.mobile.as_deref().unwrap_or("-"),
+                        if a.is_admin { "admin" } else { "user" },
+                        if a.disabled { " disabled" } else { "" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        UserCommand::Show { name, json } => {
+            let a = app
+                .find_account(&name)?
+                .ok_or_else(|| Error::NotFound(format!("no account {name:?}")))?;
+            let fields = app.field_values(a.id, true)?;
+            let sessions = app
+                .store
+                .read(|c| store::sessions::count_for_account(c, a.id))?;
+            if json {
+                let mut v = account_json(&a);
+                let map: serde_json::Map<String, serde_json::Value> = fields
+                    .iter()
+                    .filter_map(|(d, v)| v.as_ref().map(|v| (d.spec.key.clone(), json!(v))))
+                    .collect();
+                v["fields"] = serde_json::Value::Object(map);
+                v["bindings"] = json!([]);
+                v["factors"] = json!([]);
+                v["sessions"] = json!(sessions);
+                println!("{v}");
+            } else {
+                println!(
+                    "account name:  {}",
+                    a.account_name.as_deref().unwrap_or("(none)")
+                );
+                println!("display name:  {}", a.display_name);
+                println!("email:         {}", a.email.as_deref().unwrap_or("-"));
+                println!("mobile:        {}", a.mobile.as_deref().unwrap_or("-"));
+                println!("admin:         {}", a.is_admin);
+                println!("disabled:      {}", a.disabled);
+                println!("sessions:      {sessions}");
+                for (d, v) in fields {
+                    println!("field {}: {}", d.spec.key, v.as_deref().unwrap_or("-"));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn field_add(app: &App, f: FieldAdd) -> Result<(), Error> {
+    let kind = FieldKind::parse(&f.kind).ok_or_else(|| {
+        Error::Invalid(format!(
+            "--type {:?} is not one of text, number, date, email, url, choice, bool",
+            f.kind
+        ))
+    })?;
+    let user_access = UserAccess::parse(&f.user_access).ok_or_else(|| {
+        Error::Invalid(format!(
+            "--user-access {:?} is not one of invisible, visible, editable",
+            f.user_access
+        ))
+    })?;
+    let spec = FieldSpec {
+        key: f.key,
+        label: f.label,
+        kind,
+        required: f.required,
+        unique: f.unique,
+        user_access,
+        pattern: f.pattern,
+        options: f.options,
+    };
+    let key = spec.key.clone();
+    app.add_field(&Actor::cli(), spec)?;
+    println!("field {} added", key.trim());
+    Ok(())
+}
+
+fn settings(app: &App, cmd: SettingsCommand) -> Result<(), Error> {
+    match cmd {
+        SettingsCommand::Get { key: Some(key) } => {
+            let s = app.settings()?;
+            let v = s
+                .get(&key)
+                .ok_or_else(|| Error::Invalid(format!("unknown setting {key:?}")))?;
+            println!("{v}");
+        }
+        SettingsCommand::Get { key: None } => {
+            let s = app.settings()?;
+            for def in SETTINGS {
+                println!("{} = {}", def.key, s.get(def.key).unwrap_or(def.default));
+            }
+        }
+        SettingsCommand::Set { key, value } => {
+            let v = app.set_setting(&Actor::cli(), &key, &value)?;
+            println!("{key} = {v}");
+        }
+    }
+    Ok(())
+}

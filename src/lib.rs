@@ -1,0 +1,14 @@
+//! Latchkey: a self-hosted identity portal. See ARCHITECTURE.md for the map.
+#![forbid(unsafe_code)]
+
+rust_i18n::i18n!("locales", fallback = "en");
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod passwords;
+pub mod store;
+pub mod tokens;
+pub mod web;

@@ -1,0 +1,177 @@
+//! My Account: `/account` and its forms.
+
+use warp::http::StatusCode;
+
+use super::require_user;
+use crate::app::App;
+use crate::domain::account::Account;
+use crate::error::Error;
+use crate::store::sessions::{Session, Stage};
+use crate::web::request::{Params, Request};
+use crate::web::response::Resp;
+use crate::web::views::{self, layout::Errors};
+
+pub async fn route(app: &App, req: &Request, rest: &[&str], post: bool) -> Result<Resp, Error> {
+    let (session, account) = match require_user(req) {
+        Ok(u) => u,
+        Err(resp) => return Ok(resp),
+    };
+    match (rest, post) {
+        ([], false) => show(
+            app,
+            req,
+            &session,
+            &account,
+            &Errors::none(),
+            None,
+            StatusCode::OK,
+        ),
+        (["profile"], true) => profile(app, req, &session, &account),
+        (["fields"], true) => fields(app, req, &session, &account),
+        (["password"], false) => password_page(app, req, &session, &Errors::none(), StatusCode::OK),
+        (["password"], true) => change_password(app, req, &session, &account).await,
+        (["sessions", "revoke"], true) => {
+            let id: i64 = req
+                .form
+                .get("session")
+                .parse()
+                .map_err(|_| Error::NotFound("session".into()))?;
+            if id == session.id {
+                return Ok(Resp::redirect("/account"));
+            }
+            app.revoke_session(&req.actor(), &account, id)?;
+            Ok(Resp::redirect("/account?done=session"))
+        }
+        (["sessions", "revoke-others"], true) => {
+            app.revoke_other_sessions(&req.actor(), &account, Some(session.id))?;
+            Ok(Resp::redirect("/account?done=sessions"))
+        }
+        _ => Err(Error::NotFound(req.path.clone())),
+    }
+}
+
+fn show(
+    app: &App,
+    req: &Request,
+    session: &Session,
+    account: &Account,
+    errors: &Errors,
+    submitted: Option<&Params>,
+    status: StatusCode,
+) -> Result<Resp, Error> {
+    let fields = app.field_values(account.id, false)?;
+    let sessions = app.sessions_of(account.id)?;
+    let activity = app
+        .store
+        .read(|c| crate::store::audit::for_account(c, account.id, 10))?;
+    let page = views::account::account(
+        &req.chrome(),
+        &session.csrf_token,
+        &views::account::AccountPage {
+            account,
+            fields: &fields,
+            sessions: &sessions,
+            current_session: session.id,
+            activity: &activity,
+            errors,
+            submitted,
+            flash: if submitted.is_none() {
+                req.flash()
+            } else {
+                None
+            },
+        },
+    );
+    Ok(Resp::html(status, page))
+}
+
+/// Re-shows My Account with the problems next to their fields, or passes other errors on.
+fn reshow(
+    app: &App,
+    req: &Request,
+    session: &Session,
+    account: &Account,
+    e: Error,
+) -> Result<Resp, Error> {
+    match e {
+        Error::Form(problems) => {
+            let errors = Errors::from_problems(req.locale, &problems);
+            show(
+                app,
+                req,
+                session,
+                account,
+                &errors,
+                Some(&req.form),
+                StatusCode::BAD_REQUEST,
+            )
+        }
+        other => Err(other),
+    }
+}
+
+fn profile(app: &App, req: &Request, session: &Session, account: &Account) -> Result<Resp, Error> {
+    match app.update_names(
+        &req.actor(),
+        account.id,
+        req.form.get("account_name"),
+        req.form.get("display_name"),
+    ) {
+        Ok(()) => Ok(Resp::redirect("/account?done=profile")),
+        Err(e) => reshow(app, req, session, account, e),
+    }
+}
+
+fn fields(app: &App, req: &Request, session: &Session, account: &Account) -> Result<Resp, Error> {
+    match app.update_field_values(&req.actor(), account.id, &req.form.to_map(), false) {
+        Ok(_) => Ok(Resp::redirect("/account?done=fields")),
+        Err(e) => reshow(app, req, session, account, e),
+    }
+}
+
+fn password_page(
+    app: &App,
+    req: &Request,
+    session: &Session,
+    errors: &Errors,
+    status: StatusCode,
+) -> Result<Resp, Error> {
+    let policy = views::account::policy(req.locale, &app.settings()?.password_policy());
+    let expired = session.stage == Stage::PasswordExpired;
+    let page =
+        views::account::password(&req.chrome(), &session.csrf_token, &policy, expired, errors);
+    Ok(Resp::html(status, page))
+}
+
+async fn change_password(
+    app: &App,
+    req: &Request,
+    session: &Session,
+    account: &Account,
+) -> Result<Resp, Error> {
+    let f = &req.form;
+    let result = if f.get("new_password") != f.get("new_password_confirm") {
+        Err(Error::form(
+            "new_password_confirm",
+            "err.confirm_mismatch",
+            "the passwords do not match",
+        ))
+    } else {
+        app.change_password(
+            &req.actor(),
+            account.id,
+            Some(session.id),
+            f.get("current_password"),
+            f.get("new_password"),
+        )
+        .await
+    };
+    match result {
+        Ok(()) => Ok(Resp::redirect("/account?done=password")),
+        Err(Error::Form(problems)) => {
+            let errors = Errors::from_problems(req.locale, &problems);
+            password_page(app, req, session, &errors, StatusCode::BAD_REQUEST)
+        }
+        Err(e) => Err(e),
+    }
+}

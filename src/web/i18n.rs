@@ -1,0 +1,143 @@
+//! The user's language: `lk_lang` cookie (the switcher), else Accept-Language, else English.
+
+use std::borrow::Cow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    En,
+    ZhCn,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 2] = [Locale::En, Locale::ZhCn];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::ZhCn => "zh-CN",
+        }
+    }
+
+    /// The language's own name, for the switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Locale::En => "English",
+            Locale::ZhCn => "简体中文",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Locale> {
+        let c = code.trim().to_ascii_lowercase();
+        if c == "en" || c.starts_with("en-") {
+            Some(Locale::En)
+        } else if c == "zh" || c.starts_with("zh-cn") || c.starts_with("zh-hans") || c == "zh-sg" {
+            Some(Locale::ZhCn)
+        } else {
+            None
+        }
+    }
+
+    /// Picks from an Accept-Language header by quality, first match wins.
+    pub fn from_accept_language(header: &str) -> Option<Locale> {
+        let mut options: Vec<(f32, usize, Locale)> = header
+            .split(',')
+            .enumerate()
+            .filter_map(|(i, part)| {
+                let mut it = part.split(';');
+                let tag = it.next()?.trim();
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                Locale::parse(tag).filter(|_| q > 0.0).map(|l| (q, i, l))
+            })
+            .collect();
+        options.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        options.first().map(|o| o.2)
+    }
+
+    /// The translation of `key`.
+    pub fn t<'a>(self, key: &'a str) -> Cow<'a, str> {
+        rust_i18n::t!(key, locale = self.code())
+    }
+
+    /// The translation of `key` with `%{n}` filled in.
+    pub fn tn(self, key: &str, n: impl std::fmt::Display) -> String {
+        self.t(key).replace("%{n}", &n.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation() {
+        assert_eq!(
+            Locale::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Some(Locale::ZhCn)
+        );
+        assert_eq!(
+            Locale::from_accept_language("fr-FR,en;q=0.5,zh;q=0.4"),
+            Some(Locale::En)
+        );
+        assert_eq!(
+            Locale::from_accept_language("en;q=0.2, zh-Hans;q=0.9"),
+            Some(Locale::ZhCn)
+        );
+        assert_eq!(Locale::from_accept_language("de"), None);
+    }
+
+    /// Every key the code names (in string literals) has an English and a Chinese text.
+    #[test]
+    fn every_key_is_translated() {
+        let catalog = include_str!("../../locales/app.yml");
+        let key_re = regex::Regex::new(
+            r#""((?:nav|footer|login|setup|account|password|policy|err|warn|flash|form|error|sessions|admin|field|settings|audit)\.[a-z0-9_]+)""#,
+        )
+        .unwrap();
+        // Audit event names and setting keys share the prefixes but are not catalog keys.
+        let not_keys = [
+            "account.create",
+            "account.fields",
+            "account.profile",
+            "admin.password_reset",
+            "admin.settings",
+            "setup.complete",
+            "password.change",
+            "password.change_failed",
+        ];
+        let mut files = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        let mut missing = Vec::new();
+        while let Some(p) = files.pop() {
+            if p.is_dir() {
+                files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if p.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for c in key_re.captures_iter(&text) {
+                let key = &c[1];
+                if not_keys.contains(&key)
+                    || key.starts_with("password.") && catalog.contains(&format!("settings.{key}:"))
+                {
+                    continue;
+                }
+                if !catalog.contains(&format!("\n{key}:\n")) {
+                    missing.push(format!("{key} ({})", p.display()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "keys without translations: {missing:?}");
+        for l in Locale::ALL {
+            assert_ne!(l.t("nav.account"), "nav.account");
+        }
+        assert_ne!(Locale::ZhCn.t("login.title"), Locale::En.t("login.title"));
+        assert_eq!(Locale::ZhCn.tn("policy.rule_min", 12), "至少 12 个字符");
+    }
+}

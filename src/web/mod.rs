@@ -1,0 +1,215 @@
+//! The only HTTP and HTML. One warp filter hands every request to `dispatch`, which
+//! parses it once (`Request`), finds the session, checks CSRF on every POST, routes it,
+//! and turns errors into friendly pages. Security headers are set in `response`.
+
+pub mod handlers;
+pub mod i18n;
+pub mod request;
+pub mod response;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use warp::Filter;
+use warp::http::{Method, StatusCode};
+
+use crate::app::App;
+use crate::error::Error;
+use request::{Request, SESSION_COOKIE};
+use response::Resp;
+
+/// Largest form body accepted.
+const MAX_BODY: u64 = 64 * 1024;
+const STYLESHEET: &str = include_str!("style.css");
+
+/// Runs the portal until Ctrl-C / SIGTERM.
+pub async fn serve(app: App) -> Result<(), Error> {
+    let app = Arc::new(app);
+    let listener = tokio::net::TcpListener::bind(app.config.listen)
+        .await
+        .map_err(|e| Error::Invalid(format!("cannot listen on {}: {e}", app.config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    if let Some(link) = app.setup_link()? {
+        // The link is a secret for whoever runs the server: printed, never logged.
+        println!("No administrator yet. Open this one-time link to create one:\n  {link}");
+    }
+    tracing::info!(%addr, public_url = %app.config.public_url, "latchkey is listening");
+    println!("Latchkey is listening on http://{addr}");
+
+    let hasher = app.hasher.clone();
+    tokio::spawn(async move { hasher.warm_up().await });
+    let purger = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let app = purger.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Err(e) = app.purge() {
+                    tracing::warn!(error = %e, "purging expired sessions failed");
+                }
+            })
+            .await;
+        }
+    });
+
+    let with_body = warp::post()
+        .and(warp::body::content_length_limit(MAX_BODY))
+        .and(warp::body::bytes());
+    let body = with_body.or(warp::any().map(bytes::Bytes::new)).unify();
+    let state = app.clone();
+    let routes = warp::method()
+        .and(warp::path::full())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
+        .and(body)
+        .then(
+            move |method: Method,
+                  path: warp::path::FullPath,
+                  query: String,
+                  headers: warp::http::HeaderMap,
+                  remote: Option<std::net::SocketAddr>,
+                  body: bytes::Bytes| {
+                let app = state.clone();
+                async move {
+                    let started = Instant::now();
+                    let too_big = method == Method::POST
+                        && headers
+                            .get(warp::http::header::CONTENT_LENGTH)
+                            .and_then(|v: &warp::http::HeaderValue| v.to_str().ok())
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .is_some_and(|n| n > MAX_BODY);
+                    let mut req = Request::new(
+                        method,
+                        path.as_str().to_string(),
+                        &query,
+                        &headers,
+                        &body,
+                        remote,
+                    );
+                    let resp = if too_big {
+                        Resp::text(StatusCode::PAYLOAD_TOO_LARGE, "request too large")
+                    } else {
+                        match dispatch(&app, &mut req).await {
+                            Ok(r) => r,
+                            Err(e) => handlers::error_page(&req, e),
+                        }
+                    };
+                    tracing::info!(
+                        method = %req.method,
+                        route = %route_label(&req.path),
+                        status = resp.status.as_u16(),
+                        ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+                        "request"
+                    );
+                    resp.into_response()
+                }
+            },
+        );
+
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(shutdown_signal())
+        .run()
+        .await;
+    tracing::info!("latchkey stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The path for the log, with numeric ids folded (`/admin/accounts/{id}`).
+fn route_label(path: &str) -> String {
+    let parts: Vec<&str> = path
+        .split('/')
+        .map(|s| {
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                s
+            }
+        })
+        .collect();
+    let mut out = parts.join("/");
+    out.truncate(200);
+    out
+}
+
+async fn dispatch(app: &App, req: &mut Request) -> Result<Resp, Error> {
+    // Cheap routes first: no session, no database.
+    match req.path.as_str() {
+        "/healthz" => return Ok(Resp::text(StatusCode::OK, "ok")),
+        "/static/style.css" => {
+            let mut r = Resp::text(StatusCode::OK, STYLESHEET);
+            r.content_type = "text/css; charset=utf-8";
+            r.cacheable = true;
+            return Ok(r);
+        }
+        _ => {}
+    }
+    if let Some(token) = req.cookie(SESSION_COOKIE) {
+        req.session = app.resolve_session(token)?;
+    }
+    let method = if req.method == Method::HEAD {
+        Method::GET
+    } else {
+        req.method.clone()
+    };
+    if method == Method::POST && !req.csrf_ok() {
+        return Ok(handlers::csrf_failure(req));
+    }
+    let path = req.path.clone();
+    let segs: Vec<&str> = path
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .split('/')
+        .collect();
+    let get = method == Method::GET;
+    let post = method == Method::POST;
+    match segs.as_slice() {
+        [""] if get => Ok(Resp::redirect(if req.session.is_some() {
+            "/account"
+        } else {
+            "/login"
+        })),
+        ["lang"] if get => Ok(handlers::auth::switch_language(app, req)),
+        ["login"] if get => handlers::auth::login_page(app, req),
+        ["login"] if post => handlers::auth::login(app, req).await,
+        ["logout"] if post => handlers::auth::logout(app, req),
+        ["setup"] if get => handlers::auth::setup_page(app, req),
+        ["setup"] if post => handlers::auth::setup(app, req).await,
+        ["account", rest @ ..] if get || post => {
+            handlers::account::route(app, req, rest, post).await
+        }
+        ["admin", rest @ ..] if get || post => handlers::admin::route(app, req, rest, post).await,
+        _ if !(get || post) => Ok(Resp::text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        )),
+        _ => Err(Error::NotFound(path.clone())),
+    }
+}

@@ -1,0 +1,93 @@
+//! Logon, first-run setup and error pages.
+
+use maud::{Markup, html};
+
+use super::layout::{Chrome, Errors, Field, csrf_field, error_summary, field, page};
+
+pub fn login(
+    c: &Chrome<'_>,
+    csrf: &str,
+    username: &str,
+    next: &str,
+    errors: &Errors,
+    flash: Option<&str>,
+) -> Markup {
+    let l = c.locale;
+    page(
+        c,
+        &l.t("login.title"),
+        html! {
+            (super::layout::flash(l, flash))
+            (error_summary(l, errors))
+            form.card method="post" action="/login" novalidate {
+                (csrf_field(csrf))
+                input type="hidden" name="next" value=(next);
+                (field(Field::new("username", &l.t("login.username")).value(username)
+                    .autocomplete("username").required(true).hint(Some(&l.t("login.username_hint"))), errors))
+                (field(Field::new("password", &l.t("login.password")).kind("password")
+                    .autocomplete("current-password").required(true), errors))
+                button type="submit" { (l.t("login.submit")) }
+            }
+        },
+    )
+}
+
+pub struct SetupValues<'a> {
+    pub account_name: &'a str,
+    pub display_name: &'a str,
+    pub email: &'a str,
+}
+
+pub fn setup(
+    c: &Chrome<'_>,
+    csrf: &str,
+    token: &str,
+    v: &SetupValues<'_>,
+    policy: &Markup,
+    errors: &Errors,
+) -> Markup {
+    let l = c.locale;
+    page(
+        c,
+        &l.t("setup.title"),
+        html! {
+            p { (l.t("setup.intro")) }
+            (error_summary(l, errors))
+            form.card method="post" action="/setup" novalidate {
+                (csrf_field(csrf))
+                input type="hidden" name="token" value=(token);
+                (field(Field::new("account_name", &l.t("account.account_name")).value(v.account_name)
+                    .autocomplete("username").required(true).hint(Some(&l.t("account.account_name_hint"))), errors))
+                (field(Field::new("display_name", &l.t("account.display_name")).value(v.display_name)
+                    .autocomplete("nickname"), errors))
+                (field(Field::new("email", &l.t("account.email")).kind("email").value(v.email)
+                    .autocomplete("email").hint(Some(&l.t("setup.email_hint"))), errors))
+                (policy)
+                (field(Field::new("password", &l.t("password.new")).kind("password")
+                    .autocomplete("new-password").required(true), errors))
+                (field(Field::new("password_confirm", &l.t("password.confirm")).kind("password")
+                    .autocomplete("new-password").required(true), errors))
+                button type="submit" { (l.t("setup.submit")) }
+            }
+        },
+    )
+}
+
+/// 403, 404, 500 and friends. Never shows internals.
+pub fn error(c: &Chrome<'_>, title: &str, message: &str) -> Markup {
+    let l = c.locale;
+    page(
+        c,
+        title,
+        html! {
+            p { (message) }
+            p {
+                @if c.account.is_some() {
+                    a href="/account" { (l.t("error.back_account")) }
+                } @else {
+                    a href="/login" { (l.t("error.back_login")) }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,6 @@
+//! Every page is a maud function here; shared pieces live in `layout`.
+
+pub mod account;
+pub mod admin;
+pub mod auth;
+pub mod layout;
