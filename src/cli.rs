@@ -226,7 +226,7 @@ async fn user(app: App, cmd: UserCommand) -> Result<(), Error> {
             Ok(())
         }
         UserCommand::List { json } => {
-            let accounts = app.store.read(|c| store::accounts::all(c))?;
+            let accounts = app.store.read(store::accounts::all)?;
             if json {
                 let v: Vec<_> = accounts.iter().map(account_json).collect();
                 println!("{}", serde_json::Value::Array(v));

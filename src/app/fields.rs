@@ -33,7 +33,7 @@ fn conflict(e: StoreError) -> Error {
 
 impl App {
     pub fn fields(&self) -> Result<Vec<FieldDefinition>, Error> {
-        Ok(self.store.read(|c| store::fields::list(c))?)
+        Ok(self.store.read(store::fields::list)?)
     }
 
     pub fn field(&self, id: i64) -> Result<FieldDefinition, Error> {

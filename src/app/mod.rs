@@ -73,7 +73,7 @@ impl App {
         {
             return Ok(s.clone());
         }
-        let stored = self.store.read(|c| store::settings::load(c))?;
+        let stored = self.store.read(store::settings::load)?;
         let s = Settings::from_stored(&stored);
         if let Ok(mut cache) = self.settings_cache.lock() {
             *cache = Some((Instant::now(), s.clone()));
