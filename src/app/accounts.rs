@@ -332,19 +332,39 @@ impl App {
         current: &str,
         new: &str,
     ) -> Result<(), Error> {
-        let (account, hash) = self.store.read(|c| {
+        // The current-password check counts toward the account's lockout like a logon.
+        let rule = self.settings()?.lockout();
+        let key = super::logon::throttle_key_for_account(account_id);
+        let (account, hash, locked) = self.store.read(|c| {
             Ok::<_, Error>((
                 store::accounts::require(c, account_id)?,
                 store::accounts::password_hash(c, account_id)?,
+                store::throttle::locked_until(c, &key, now())?,
             ))
         })?;
-        if !self.hasher.verify(current, hash).await? {
-            self.audit(
-                actor,
-                "password.change_failed",
-                Some((account_id, &account.label())),
-                "wrong current password",
-            )?;
+        let ok = self.hasher.verify(current, hash).await?;
+        if let Some(until) = locked {
+            let minutes = ((until - now()) + 59) / 60;
+            return Err(Error::Form(vec![
+                Problem::new(
+                    "current_password",
+                    "err.logon_locked",
+                    format!("too many failed attempts; try again in {minutes} minutes"),
+                )
+                .with_n(minutes.max(1) as usize),
+            ]));
+        }
+        if !ok {
+            self.store.write(|tx| {
+                store::throttle::record_failure(tx, &key, now(), rule)?;
+                audit(
+                    tx,
+                    actor,
+                    "password.change_failed",
+                    Some((account_id, &account.label())),
+                    "wrong current password",
+                )
+            })?;
             return Err(Error::form(
                 "current_password",
                 "err.current_password",

@@ -33,7 +33,7 @@ fn throttle_key_for_name(identifier: &str) -> String {
     k
 }
 
-fn throttle_key_for_account(id: i64) -> String {
+pub(crate) fn throttle_key_for_account(id: i64) -> String {
     format!("account:{id}")
 }
 
