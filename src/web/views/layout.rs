@@ -28,6 +28,8 @@ pub fn page(c: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                 meta name="referrer" content="same-origin";
                 title { (title) " · Latchkey" }
                 link rel="stylesheet" href="/static/style.css";
+                // No favicon request (and no 404 in the console): an empty data: icon.
+                link rel="icon" href="data:,";
             }
             body {
                 a.skip href="#main" { (l.t("nav.skip")) }
