@@ -32,9 +32,11 @@ CREATE TABLE sessions (
     token_hash       BLOB NOT NULL UNIQUE,
     account_id       INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     csrf_token       TEXT NOT NULL,
-    -- 'active': fully logged on; 'password_expired': may only change the password.
+    -- 'active': fully logged on; 'password_expired': may only change the password;
+    -- 'second_factor': password passed, second factor pending; 'bind_factor': must bind
+    -- a second factor before anything else.
     stage            TEXT NOT NULL DEFAULT 'active'
-                     CHECK (stage IN ('active', 'password_expired')),
+                     CHECK (stage IN ('active', 'password_expired', 'second_factor', 'bind_factor')),
     created_at       INTEGER NOT NULL,
     last_seen_at     INTEGER NOT NULL,
     -- When the password was last proven in this session (for sensitive changes).

@@ -1,8 +1,11 @@
 //! Logon, sessions and the first-run setup.
 
 use super::accounts::NewAccountInput;
+use super::factors::Method;
 use super::{Actor, App, audit, now};
+use crate::delivery::Channel;
 use crate::domain::account::Account;
+use crate::domain::settings::Settings;
 use crate::error::Error;
 use crate::store::sessions::{NewSession, Session, Stage};
 use crate::store::{self, StoreError};
@@ -143,14 +146,21 @@ impl App {
                 "this account is disabled; contact your administrator",
             ));
         }
-        let stage = if settings
-            .password_policy()
-            .is_expired(account.password_changed_at, t)
-        {
-            Stage::PasswordExpired
-        } else {
-            Stage::Active
-        };
+        let stage = self.stage_after_password(&settings, &account, t)?;
+        if stage.is_none() {
+            self.audit(
+                &actor,
+                "logon.refused",
+                Some((account.id, &account.label())),
+                "no second factor, and too old to bind one at logon",
+            )?;
+            return Err(Error::form(
+                "username",
+                "err.bind_too_late",
+                "your account needs a second factor; ask your administrator to set one up",
+            ));
+        }
+        let stage = stage.unwrap_or(Stage::Active);
         let logon = self.store.write(|tx| {
             store::throttle::clear(tx, &name_key)?;
             store::throttle::clear(tx, &throttle_key_for_account(account.id))?;
@@ -175,6 +185,123 @@ impl App {
             start_session(tx, &account, stage, client, old_token)
         })?;
         Ok(logon)
+    }
+
+    /// Where a password logon leads: the second factor when required and bound; binding
+    /// one when forced; then an expired password's change. `None`: forced binding applies
+    /// but the account is past `mfa.force_binding_max_age_days` (an admin must help).
+    fn stage_after_password(
+        &self,
+        settings: &Settings,
+        account: &Account,
+        now: i64,
+    ) -> Result<Option<Stage>, Error> {
+        let factors = self.factors(account)?;
+        if settings.flag("mfa.required") && factors.any() {
+            return Ok(Some(Stage::SecondFactor));
+        }
+        if settings.flag("mfa.force_binding")
+            && !factors.any()
+            && !self.bindable_factors(settings).is_empty()
+        {
+            let max_age = settings.int("mfa.force_binding_max_age_days");
+            let young =
+                account.last_logon_at.is_none() || now - account.created_at <= max_age * 86_400;
+            if max_age > 0 && !young {
+                return Ok(None);
+            }
+            return Ok(Some(Stage::BindFactor));
+        }
+        Ok(Some(self.stage_after_factors(settings, account, now)))
+    }
+
+    /// The stage once the second factor is settled: the password's expiry, else active.
+    pub fn stage_after_factors(&self, settings: &Settings, account: &Account, now: i64) -> Stage {
+        if settings
+            .password_policy()
+            .is_expired(account.password_changed_at, now)
+        {
+            Stage::PasswordExpired
+        } else {
+            Stage::Active
+        }
+    }
+
+    /// The methods a user could bind at logon: enabled by the admin, and deliverable.
+    pub fn bindable_factors(&self, settings: &Settings) -> Vec<Method> {
+        let mut v = Vec::new();
+        if settings.flag("mfa.otp") {
+            v.push(Method::Otp);
+        }
+        if settings.flag("mfa.sms") && self.delivery.available(Channel::Sms) {
+            v.push(Method::Sms);
+        }
+        if settings.flag("mfa.email") && self.delivery.available(Channel::Email) {
+            v.push(Method::Email);
+        }
+        v
+    }
+
+    /// Moves a session on after its second factor passed or a factor was bound, with a
+    /// fresh token (privilege changed). Returns the new cookie token.
+    pub fn advance_session(
+        &self,
+        actor: &Actor,
+        session: &Session,
+        account: &Account,
+        event: &str,
+    ) -> Result<(String, Stage), Error> {
+        let settings = self.settings()?;
+        let stage = self.stage_after_factors(&settings, account, now());
+        let token = tokens::new_token();
+        self.store.write(|tx| {
+            store::sessions::rotate(tx, session.id, &tokens::hash_token(&token), stage, now())?;
+            audit(tx, actor, event, Some((account.id, &account.label())), "")
+        })?;
+        Ok((token, stage))
+    }
+
+    /// Whether the session proved the password recently enough for a sensitive change.
+    pub fn recently_authenticated(&self, session: &Session) -> Result<bool, Error> {
+        let limits = self.settings()?.session_limits();
+        Ok(now() - session.authenticated_at <= limits.reauth_seconds)
+    }
+
+    /// Proves the password again for a sensitive change (counts toward lockout).
+    pub async fn reauthenticate(
+        &self,
+        session: &Session,
+        account: &Account,
+        password: &str,
+    ) -> Result<(), Error> {
+        let key = throttle_key_for_account(account.id);
+        let rule = self.settings()?.lockout();
+        let (hash, locked) = self.store.read(|c| {
+            Ok::<_, Error>((
+                store::accounts::password_hash(c, account.id)?,
+                store::throttle::locked_until(c, &key, now())?,
+            ))
+        })?;
+        let ok = self.hasher.verify(password, hash).await?;
+        if locked.is_some() {
+            return Err(Error::form(
+                "password",
+                "err.code_locked",
+                "too many failed attempts; try again later",
+            ));
+        }
+        if !ok {
+            self.store
+                .write(|tx| store::throttle::record_failure(tx, &key, now(), rule))?;
+            return Err(Error::form(
+                "password",
+                "err.current_password",
+                "the password is wrong",
+            ));
+        }
+        self.store
+            .write(|tx| store::sessions::set_authenticated(tx, session.id, now()))?;
+        Ok(())
     }
 
     /// The session a cookie token names, with its account, if it is still valid.

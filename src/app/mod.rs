@@ -3,16 +3,20 @@
 //! and the CLI both call these; neither touches SQL.
 
 pub mod accounts;
+pub mod factors;
 pub mod fields;
 pub mod logon;
+pub mod reset;
 pub mod settings;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::delivery::Delivery;
 use crate::domain::settings::Settings;
 use crate::error::Error;
+use crate::keys::Keys;
 use crate::passwords::Hasher;
 use crate::store::{self, Store};
 
@@ -20,6 +24,8 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub hasher: Hasher,
+    pub keys: Keys,
+    pub delivery: Delivery,
     settings_cache: Mutex<Option<(Instant, Settings)>>,
 }
 
@@ -53,15 +59,20 @@ pub fn now() -> i64 {
 impl App {
     /// Opens the database named by the configuration and applies pending migrations.
     pub fn open(config: Config) -> Result<App, Error> {
+        install_tls_provider();
         let store =
             Store::open(&config.database_path()).map_err(|e| Error::Internal(e.to_string()))?;
         store
             .migrate()
             .map_err(|e| Error::Internal(e.to_string()))?;
+        let keys = Keys::load_or_create(&config.data_dir)?;
+        let delivery = Delivery::from_config(&config)?;
         Ok(App {
             config,
             store,
             hasher: Hasher::new(),
+            keys,
+            delivery,
             settings_cache: Mutex::new(None),
         })
     }
@@ -122,4 +133,12 @@ pub fn audit(
         now(),
     )?;
     Ok(())
+}
+
+/// One TLS provider for the whole process (SMTP, SMS webhook, connectors). ring builds
+/// with no C toolchain beyond cc; it lacks post-quantum key exchange, which rustls now
+/// flags as deprecated. Switch to aws-lc-rs when that matters more than the build.
+#[allow(deprecated)]
+fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

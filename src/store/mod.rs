@@ -4,6 +4,9 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod codes;
+pub mod deliveries;
+pub mod factors;
 pub mod fields;
 pub mod meta;
 pub mod sessions;
@@ -17,8 +20,13 @@ use std::sync::Mutex;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 /// Migrations in order; `PRAGMA user_version` records how many have been applied.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    (
+        "0002_factors",
+        include_str!("../../migrations/0002_factors.sql"),
+    ),
+];
 
 /// Idle connections kept for reuse (readers run in parallel under WAL).
 const POOL_MAX_IDLE: usize = 16;

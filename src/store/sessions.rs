@@ -9,6 +9,10 @@ pub enum Stage {
     Active,
     /// The password has expired: the session may only change it.
     PasswordExpired,
+    /// The password passed; a second factor is still due.
+    SecondFactor,
+    /// The user must bind a second factor before anything else.
+    BindFactor,
 }
 
 impl Stage {
@@ -16,12 +20,17 @@ impl Stage {
         match self {
             Stage::Active => "active",
             Stage::PasswordExpired => "password_expired",
+            Stage::SecondFactor => "second_factor",
+            Stage::BindFactor => "bind_factor",
         }
     }
     fn parse(s: &str) -> Stage {
         match s {
             "active" => Stage::Active,
-            _ => Stage::PasswordExpired,
+            "password_expired" => Stage::PasswordExpired,
+            "bind_factor" => Stage::BindFactor,
+            // Unknown stages grant the least: a pending second factor.
+            _ => Stage::SecondFactor,
         }
     }
 }
@@ -100,6 +109,15 @@ pub fn touch(conn: &Connection, id: i64, now: i64) -> Result<()> {
 pub fn set_stage(conn: &Connection, id: i64, stage: Stage) -> Result<()> {
     conn.prepare_cached("UPDATE sessions SET stage = ?2 WHERE id = ?1")?
         .execute(params![id, stage.as_str()])?;
+    Ok(())
+}
+
+/// Gives a session a new token and stage (after a privilege change).
+pub fn rotate(conn: &Connection, id: i64, token_hash: &[u8], stage: Stage, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE sessions SET token_hash = ?2, stage = ?3, last_seen_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![id, token_hash, stage.as_str(), now])?;
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 //! and turns errors into friendly pages. Security headers are set in `response`.
 
 pub mod handlers;
-pub mod i18n;
 pub mod request;
 pub mod response;
 pub mod views;
@@ -159,7 +158,7 @@ fn route_label(path: &str) -> String {
     out
 }
 
-async fn dispatch(app: &App, req: &mut Request) -> Result<Resp, Error> {
+async fn dispatch(app: &Arc<App>, req: &mut Request) -> Result<Resp, Error> {
     // Cheap routes first: no session, no database.
     match req.path.as_str() {
         "/healthz" => return Ok(Resp::text(StatusCode::OK, "ok")),
@@ -200,6 +199,13 @@ async fn dispatch(app: &App, req: &mut Request) -> Result<Resp, Error> {
         ["login"] if get => handlers::auth::login_page(app, req),
         ["login"] if post => handlers::auth::login(app, req).await,
         ["logout"] if post => handlers::auth::logout(app, req),
+        ["login", "factor"] if get => handlers::factors::factor_page(app, req),
+        ["login", "factor"] if post => handlers::factors::factor_submit(app, req),
+        ["login", "factor", "send"] if post => handlers::factors::factor_send(app, req).await,
+        ["login", "bind"] if get => handlers::factors::bind_page(app, req),
+        ["password", "reset"] if get => handlers::reset::request_page(app, req),
+        ["password", "reset"] if post => handlers::reset::request(app, req),
+        ["password", "reset", "confirm"] if post => handlers::reset::confirm(app, req).await,
         ["setup"] if get => handlers::auth::setup_page(app, req),
         ["setup"] if post => handlers::auth::setup(app, req).await,
         ["account", rest @ ..] if get || post => {

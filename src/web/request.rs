@@ -4,14 +4,15 @@ use std::collections::HashMap;
 
 use warp::http::{HeaderMap, Method};
 
-use super::i18n::Locale;
 use crate::app::logon::Client;
 use crate::domain::account::Account;
+use crate::i18n::Locale;
 use crate::store::sessions::Session;
 
 pub const SESSION_COOKIE: &str = "lk_session";
 pub const CSRF_COOKIE: &str = "lk_csrf";
 pub const LANG_COOKIE: &str = "lk_lang";
+pub const RESET_COOKIE: &str = "lk_reset";
 
 /// Submitted form fields (or query parameters), in order, repeated names kept.
 #[derive(Debug, Clone, Default)]

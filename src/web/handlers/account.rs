@@ -4,6 +4,7 @@ use warp::http::StatusCode;
 
 use super::require_user;
 use crate::app::App;
+use crate::delivery::Channel;
 use crate::domain::account::Account;
 use crate::error::Error;
 use crate::store::sessions::{Session, Stage};
@@ -30,6 +31,16 @@ pub async fn route(app: &App, req: &Request, rest: &[&str], post: bool) -> Resul
         (["fields"], true) => fields(app, req, &session, &account),
         (["password"], false) => password_page(app, req, &session, &Errors::none(), StatusCode::OK),
         (["password"], true) => change_password(app, req, &session, &account).await,
+        (["email", rest @ ..], _) => {
+            super::factors::contact(app, req, &session, &account, Channel::Email, rest, post).await
+        }
+        (["mobile", rest @ ..], _) => {
+            super::factors::contact(app, req, &session, &account, Channel::Sms, rest, post).await
+        }
+        (["otp", rest @ ..], _) => {
+            super::factors::otp(app, req, &session, &account, rest, post).await
+        }
+        (["recovery"], true) => super::factors::regenerate_recovery(app, req, &account),
         (["sessions", "revoke"], true) => {
             let id: i64 = req
                 .form
@@ -64,6 +75,13 @@ fn show(
     let activity = app
         .store
         .read(|c| crate::store::audit::for_account(c, account.id, 10))?;
+    let factors = app.factors(account)?;
+    let security = views::account::SecuritySummary {
+        otp_enabled: app.settings()?.flag("mfa.otp"),
+        otp_bound: app.otp_bound(account.id)?,
+        has_factor: factors.any(),
+        recovery_left: factors.recovery_codes_left,
+    };
     let page = views::account::account(
         &req.chrome(),
         &session.csrf_token,
@@ -80,6 +98,7 @@ fn show(
             } else {
                 None
             },
+            security,
         },
     );
     Ok(Resp::html(status, page))

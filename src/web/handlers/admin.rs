@@ -143,6 +143,17 @@ pub async fn route(app: &App, req: &Request, rest: &[&str], post: bool) -> Resul
                 Err(e) => Err(e),
             }
         }
+        (["deliveries"], false) => {
+            let list = app
+                .store
+                .read(|c| store::deliveries::recent(c, false, 200))?;
+            Ok(Resp::page(views::admin::deliveries(
+                &req.chrome(),
+                &list,
+                app.delivery.available(crate::delivery::Channel::Email),
+                app.delivery.available(crate::delivery::Channel::Sms),
+            )))
+        }
         (["audit"], false) => {
             let filter = Filter {
                 event: req.query.get("event").to_string(),
@@ -245,6 +256,8 @@ fn account(
         },
         policy: views::account::policy(req.locale, &app.settings()?.password_policy()),
         is_self: me.id == id,
+        otp_bound: app.otp_bound(id)?,
+        recovery_left: app.factors(&account)?.recovery_codes_left,
     };
     Ok(Resp::html(
         status,
@@ -277,6 +290,7 @@ async fn account_action(
             )
             .map_err(last_admin),
         "password" => app.reset_password(&actor, id, f.get("password")).await,
+        "otp-reset" => app.admin_reset_otp(&actor, id),
         "sessions" => {
             let a = app.account(id)?;
             app.revoke_other_sessions(&actor, &a, None).map(|_| ())

@@ -7,13 +7,12 @@ use super::super::response::{Resp, cookie, expired_cookie};
 use super::super::views::{self, layout::Errors};
 use crate::app::App;
 use crate::app::accounts::NewAccountInput;
-use crate::app::logon::NewLogon;
 use crate::error::Error;
+use crate::i18n::Locale;
 use crate::store::sessions::Stage;
-use crate::web::i18n::Locale;
 
 /// The pre-logon CSRF token: the browser's cookie, or a new one to set.
-fn anonymous_csrf(req: &Request) -> (String, Option<String>) {
+pub fn anonymous_csrf(req: &Request) -> (String, Option<String>) {
     match req.cookie(CSRF_COOKIE) {
         Some(t) => (t.to_string(), None),
         None => {
@@ -23,7 +22,7 @@ fn anonymous_csrf(req: &Request) -> (String, Option<String>) {
     }
 }
 
-fn with_csrf_cookie(app: &App, resp: Resp, new: Option<String>) -> Resp {
+pub fn with_csrf_cookie(app: &App, resp: Resp, new: Option<String>) -> Resp {
     match new {
         Some(t) => resp.with_cookie(cookie(
             CSRF_COOKIE,
@@ -36,11 +35,11 @@ fn with_csrf_cookie(app: &App, resp: Resp, new: Option<String>) -> Resp {
     }
 }
 
-fn session_cookie(app: &App, logon: &NewLogon) -> String {
+pub fn session_cookie(app: &App, token: &str) -> String {
     // SameSite=Lax: the cookie follows top-level navigations (links, IdP redirects back).
     cookie(
         SESSION_COOKIE,
-        &logon.token,
+        token,
         "Lax",
         app.config.secure_cookies(),
         None,
@@ -77,12 +76,13 @@ pub async fn login(app: &App, req: &Request) -> Result<Resp, Error> {
         .await
     {
         Ok(logon) => {
-            let to = if logon.session.stage == Stage::PasswordExpired {
-                "/account/password".to_string()
-            } else {
-                req.next_path(&next)
+            let to = match logon.session.stage {
+                Stage::PasswordExpired => "/account/password".to_string(),
+                Stage::SecondFactor => "/login/factor".to_string(),
+                Stage::BindFactor => "/login/bind".to_string(),
+                Stage::Active => req.next_path(&next),
             };
-            Ok(Resp::redirect(&to).with_cookie(session_cookie(app, &logon)))
+            Ok(Resp::redirect(&to).with_cookie(session_cookie(app, &logon.token)))
         }
         Err(Error::Form(problems)) => {
             let errors = Errors::from_problems(req.locale, &problems);
@@ -158,7 +158,7 @@ pub async fn setup(app: &App, req: &Request) -> Result<Resp, Error> {
         app.complete_setup(token, &input, &req.client).await
     };
     match result {
-        Ok(logon) => Ok(Resp::redirect("/admin").with_cookie(session_cookie(app, &logon))),
+        Ok(logon) => Ok(Resp::redirect("/admin").with_cookie(session_cookie(app, &logon.token))),
         Err(Error::Form(problems)) => {
             let errors = Errors::from_problems(req.locale, &problems);
             let policy = views::account::policy(req.locale, &app.settings()?.password_policy());

@@ -3,6 +3,8 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod factors;
+pub mod reset;
 
 use warp::http::StatusCode;
 
@@ -35,8 +37,21 @@ impl Request {
     /// The flash message named by `?done=…`, if it is one we know.
     pub fn flash(&self) -> Option<&'static str> {
         const KNOWN: &[&str] = &[
-            "profile", "fields", "password", "session", "sessions", "created", "saved", "deleted",
-            "reset", "logout",
+            "profile",
+            "fields",
+            "password",
+            "session",
+            "sessions",
+            "created",
+            "saved",
+            "deleted",
+            "reset",
+            "logout",
+            "otp",
+            "otp_removed",
+            "email",
+            "sms",
+            "reset_done",
         ];
         let d = self.query.get("done");
         KNOWN.iter().find(|k| **k == d).map(|k| match *k {
@@ -49,10 +64,18 @@ impl Request {
             "deleted" => "flash.deleted",
             "reset" => "flash.reset",
             "logout" => "flash.logout",
+            "otp" => "flash.otp",
+            "otp_removed" => "flash.otp_removed",
+            "email" => "flash.email",
+            "sms" => "flash.mobile",
+            "reset_done" => "flash.reset_done",
             _ => "flash.saved",
         })
     }
 }
+
+/// The pages a session in the `BindFactor` stage may use.
+const BIND_PAGES: &[&str] = &["/account/otp", "/account/email", "/account/mobile"];
 
 /// A logged-on user, or the answer to give instead (logon page, or the password page
 /// while the password is expired).
@@ -62,10 +85,25 @@ pub fn require_user(req: &Request) -> Result<(Session, Account), Resp> {
             let next: String = url::form_urlencoded::byte_serialize(req.path.as_bytes()).collect();
             Err(Resp::redirect(&format!("/login?next={next}")))
         }
-        Some((s, _)) if s.stage == Stage::PasswordExpired && req.path != "/account/password" => {
-            Err(Resp::redirect("/account/password"))
+        Some((s, a)) => {
+            let allowed = match s.stage {
+                Stage::Active => true,
+                Stage::PasswordExpired => req.path == "/account/password",
+                // Only the second-factor prompt (its own handler) until it passes.
+                Stage::SecondFactor => false,
+                // Only the pages that bind a factor.
+                Stage::BindFactor => BIND_PAGES.iter().any(|p| req.path.starts_with(p)),
+            };
+            if allowed {
+                Ok((s.clone(), a.clone()))
+            } else {
+                Err(Resp::redirect(match s.stage {
+                    Stage::PasswordExpired => "/account/password",
+                    Stage::SecondFactor => "/login/factor",
+                    _ => "/login/bind",
+                }))
+            }
         }
-        Some((s, a)) => Ok((s.clone(), a.clone())),
     }
 }
 

@@ -10,9 +10,9 @@ use crate::app::accounts::field_input_name;
 use crate::domain::account::Account;
 use crate::domain::fields::{FieldDefinition, FieldKind, UserAccess};
 use crate::domain::password_policy::PasswordPolicy;
+use crate::i18n::Locale;
 use crate::store::audit::Record;
 use crate::store::sessions::Session;
-use crate::web::i18n::Locale;
 use crate::web::request::Params;
 
 /// The password policy, shown before the user types.
@@ -44,6 +44,16 @@ pub struct AccountPage<'a> {
     /// The submitted form when re-shown after an error (values the user typed).
     pub submitted: Option<&'a Params>,
     pub flash: Option<&'a str>,
+    pub security: SecuritySummary,
+}
+
+/// The second-factor facts My Account shows.
+#[derive(Debug, Clone, Default)]
+pub struct SecuritySummary {
+    pub otp_enabled: bool,
+    pub otp_bound: bool,
+    pub has_factor: bool,
+    pub recovery_left: i64,
 }
 
 pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
@@ -111,13 +121,36 @@ pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
                 h2 #sec-h { (l.t("account.security")) }
                 dl.facts {
                     dt { (l.t("account.mobile")) }
-                    dd { @if let Some(m) = &a.mobile { (m) } @else { span.muted { (l.t("account.not_bound")) } } }
+                    dd {
+                        @if let Some(m) = &a.mobile { (m) " · " } @else { span.muted { (l.t("account.not_bound")) } " · " }
+                        a href="/account/mobile" { (l.t(if a.mobile.is_some() { "account.change" } else { "account.bind" })) span.visually-hidden { " " (l.t("account.mobile")) } }
+                    }
                     dt { (l.t("account.email")) }
-                    dd { @if let Some(e) = &a.email { (e) } @else { span.muted { (l.t("account.not_bound")) } } }
+                    dd {
+                        @if let Some(e) = &a.email { (e) " · " } @else { span.muted { (l.t("account.not_bound")) } " · " }
+                        a href="/account/email" { (l.t(if a.email.is_some() { "account.change" } else { "account.bind" })) span.visually-hidden { " " (l.t("account.email")) } }
+                    }
                     dt { (l.t("account.password")) }
                     dd {
                         @if let Some(t) = a.password_changed_at { (l.t("account.password_changed")) " " (datetime(t)) " · " }
                         a href="/account/password" { (l.t("account.change_password")) }
+                    }
+                    @if p.security.otp_enabled {
+                        dt { (l.t("account.otp")) }
+                        dd {
+                            @if p.security.otp_bound { (l.t("account.otp_bound")) " · " a href="/account/otp" { (l.t("account.manage")) } }
+                            @else { span.muted { (l.t("account.not_bound")) } " · " a href="/account/otp" { (l.t("account.bind")) span.visually-hidden { " " (l.t("account.otp")) } } }
+                        }
+                    }
+                    @if p.security.has_factor {
+                        dt { (l.t("account.recovery")) }
+                        dd {
+                            (l.tn("account.recovery_left", p.security.recovery_left))
+                            form.inline method="post" action="/account/recovery" {
+                                (csrf_field(csrf))
+                                " " button.link type="submit" { (l.t("account.recovery_new")) }
+                            }
+                        }
                     }
                 }
                 @if a.email.is_none() && a.mobile.is_none() {

@@ -9,8 +9,8 @@ use super::layout::{
 use crate::domain::account::Account;
 use crate::domain::fields::{FieldDefinition, FieldKind, FieldSpec, UserAccess};
 use crate::domain::settings::{SETTINGS, SettingKind, Settings};
+use crate::i18n::Locale;
 use crate::store::audit::Record;
-use crate::web::i18n::Locale;
 use crate::web::request::Params;
 
 fn subnav(l: Locale, current: &str) -> Markup {
@@ -20,6 +20,7 @@ fn subnav(l: Locale, current: &str) -> Markup {
         ("/admin/fields", "admin.fields"),
         ("/admin/settings", "admin.settings"),
         ("/admin/audit", "admin.audit"),
+        ("/admin/deliveries", "admin.deliveries"),
     ];
     html! {
         nav.subnav aria-label=(l.t("admin.nav")) {
@@ -148,6 +149,8 @@ pub struct AccountDetail<'a> {
     pub flash: Option<&'a str>,
     pub policy: Markup,
     pub is_self: bool,
+    pub otp_bound: bool,
+    pub recovery_left: i64,
 }
 
 pub fn account(c: &Chrome<'_>, csrf: &str, d: &AccountDetail<'_>) -> Markup {
@@ -172,6 +175,17 @@ pub fn account(c: &Chrome<'_>, csrf: &str, d: &AccountDetail<'_>) -> Markup {
                 dt { (l.t("admin.last_logon")) } dd { @if let Some(t) = a.last_logon_at { (datetime(t)) } @else { (l.t("admin.never")) } }
                 dt { (l.t("admin.sessions")) } dd { (d.sessions) }
                 dt { (l.t("account.third_party")) } dd { span.muted { (l.t("admin.no_bindings")) } }
+                dt { (l.t("admin.factors")) }
+                dd {
+                    @if d.otp_bound { (l.t("account.otp")) } @else { span.muted { (l.t("admin.no_otp")) } }
+                    " · " (l.tn("account.recovery_left", d.recovery_left))
+                    @if d.otp_bound {
+                        form.inline method="post" action=(format!("{base}/otp-reset")) {
+                            (csrf_field(csrf))
+                            " " button.secondary type="submit" { (l.t("admin.reset_otp")) }
+                        }
+                    }
+                }
             }
             section aria-labelledby="names-h" {
                 h2 #names-h { (l.t("account.basic")) }
@@ -528,6 +542,55 @@ pub fn audit(c: &Chrome<'_>, event: &str, account: &str, records: &[Record]) -> 
                 }
             }
             @if records.is_empty() { p.muted { (l.t("admin.no_results")) } }
+        },
+    )
+}
+
+pub fn deliveries(
+    c: &Chrome<'_>,
+    list: &[crate::store::deliveries::Delivery],
+    email: bool,
+    sms: bool,
+) -> Markup {
+    let l = c.locale;
+    page(
+        c,
+        &l.t("admin.deliveries"),
+        html! {
+            (subnav(l, "/admin/deliveries"))
+            dl.facts {
+                dt { (l.t("deliveries.email")) } dd { (l.t(if email { "deliveries.configured" } else { "deliveries.not_configured" })) }
+                dt { (l.t("deliveries.sms")) } dd { (l.t(if sms { "deliveries.configured" } else { "deliveries.not_configured" })) }
+            }
+            div.table-wrap {
+                table {
+                    caption.visually-hidden { (l.t("admin.deliveries")) }
+                    thead { tr {
+                        th scope="col" { (l.t("audit.time")) }
+                        th scope="col" { (l.t("deliveries.channel")) }
+                        th scope="col" { (l.t("deliveries.to")) }
+                        th scope="col" { (l.t("audit.account")) }
+                        th scope="col" { (l.t("deliveries.purpose")) }
+                        th scope="col" { (l.t("deliveries.result")) }
+                    } }
+                    tbody {
+                        @for d in list {
+                            tr {
+                                td { (datetime(d.at)) }
+                                td { (d.channel) }
+                                td { (crate::app::factors::mask(&d.target)) }
+                                td { (d.account_name) }
+                                td { (d.purpose) }
+                                td {
+                                    @if d.ok { (l.t("deliveries.ok")) }
+                                    @else { span.tag.bad { (l.t("deliveries.failed")) } " " (d.error) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if list.is_empty() { p.muted { (l.t("admin.no_results")) } }
         },
     )
 }

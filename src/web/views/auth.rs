@@ -28,6 +28,7 @@ pub fn login(
                     .autocomplete("current-password").required(true), errors))
                 button type="submit" { (l.t("login.submit")) }
             }
+            p { a href="/password/reset" { (l.t("login.forgot")) } }
         },
     )
 }

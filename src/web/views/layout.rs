@@ -7,7 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::account::Account;
 use crate::error::Problem;
-use crate::web::i18n::Locale;
+use crate::i18n::Locale;
 
 /// What the shell needs to know about the request.
 pub struct Chrome<'a> {

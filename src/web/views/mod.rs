@@ -3,4 +3,5 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod factors;
 pub mod layout;
