@@ -19,7 +19,7 @@ work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 export LATCHKEY_DATA_DIR=$work/data LATCHKEY_LISTEN=127.0.0.1:0 RUST_LOG=warn
 password='vermilion kettle orbit 42'
-printf '%s' "$password" | "$LATCHKEY_BIN" user add bench --display-name "Bench User" --email bench@example.com >/dev/null
+printf '%s' "$password" | "$LATCHKEY_BIN" user add bench --display-name "Bench User" --email bench@example.com --password-stdin >/dev/null
 
 start_server() {
   "$LATCHKEY_BIN" serve >"$work/out" 2>"$work/err" &
@@ -72,7 +72,7 @@ attempt_ms() {
   done
   echo "scale=1; $total * 1000 / 20" | bc -l
 }
-for i in $(seq 1 20); do printf '%s' "$password" | "$LATCHKEY_BIN" user add "known$i" >/dev/null; done
+for i in $(seq 1 20); do printf '%s' "$password" | "$LATCHKEY_BIN" user add "known$i" --password-stdin >/dev/null; done
 unknown_ms=$(attempt_ms nobody)
 wrong_ms=$(attempt_ms known)
 
