@@ -262,7 +262,18 @@ async fn user(app: App, cmd: UserCommand) -> Result<(), Error> {
                     .collect();
                 v["fields"] = serde_json::Value::Object(map);
                 v["bindings"] = json!([]);
-                v["factors"] = json!([]);
+                let mut factors = Vec::new();
+                if app.otp_bound(a.id)? {
+                    factors.push("otp");
+                }
+                if a.mobile.is_some() {
+                    factors.push("sms");
+                }
+                if a.email.is_some() {
+                    factors.push("email");
+                }
+                v["factors"] = json!(factors);
+                v["recovery_codes"] = json!(app.factors(&a)?.recovery_codes_left);
                 v["sessions"] = json!(sessions);
                 println!("{v}");
             } else {
