@@ -24,6 +24,8 @@ const ISSUER: &str = "Latchkey";
 /// Which second factors the admin enabled and this account can use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Factors {
+    /// An authenticator is bound (whether or not the admin enables OTP now).
+    pub otp_bound: bool,
     pub otp: bool,
     pub sms: bool,
     pub email: bool,
@@ -96,8 +98,10 @@ impl App {
                 store::factors::recovery_codes_left(c, account.id)?,
             ))
         })?;
+        let otp_bound = otp.is_some_and(|o| o.confirmed_at.is_some());
         Ok(Factors {
-            otp: s.flag("mfa.otp") && otp.is_some_and(|o| o.confirmed_at.is_some()),
+            otp_bound,
+            otp: s.flag("mfa.otp") && otp_bound,
             sms: s.flag("mfa.sms") && account.mobile.is_some(),
             email: s.flag("mfa.email") && account.email.is_some(),
             recovery_codes_left: left,

@@ -78,7 +78,7 @@ fn show(
     let factors = app.factors(account)?;
     let security = views::account::SecuritySummary {
         otp_enabled: app.settings()?.flag("mfa.otp"),
-        otp_bound: app.otp_bound(account.id)?,
+        otp_bound: factors.otp_bound,
         has_factor: factors.any(),
         recovery_left: factors.recovery_codes_left,
     };
