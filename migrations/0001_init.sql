@@ -2,7 +2,8 @@
 -- Times are Unix seconds (UTC). Invariants live here as constraints, not only in code.
 
 CREATE TABLE accounts (
-    id                  INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a deleted account's id is never reused (links, logs, throttles).
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     -- NULL until chosen (accounts imported from DingTalk start without one).
     account_name        TEXT COLLATE NOCASE UNIQUE
                         CHECK (account_name IS NULL OR length(account_name) BETWEEN 1 AND 64),

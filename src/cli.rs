@@ -127,6 +127,30 @@ fn init_logging(default: &str) {
         .try_init();
 }
 
+/// Help and version go to stdout (exit 0); any other usage error is one line on stderr
+/// with exit code 2, as every other refusal.
+pub fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid command line");
+    let first = first.trim_start_matches("error: ").trim();
+    eprintln!("latchkey: {first} (see latchkey --help)");
+    ExitCode::from(2)
+}
+
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let serving = matches!(cli.command, Command::Serve);

@@ -1,5 +1,8 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    latchkey::cli::run(latchkey::cli::Cli::parse())
+    match latchkey::cli::Cli::try_parse() {
+        Ok(cli) => latchkey::cli::run(cli),
+        Err(e) => latchkey::cli::usage_error(e),
+    }
 }

@@ -144,6 +144,18 @@ impl App {
         actor: &Actor,
         input: &NewAccountInput,
     ) -> Result<i64, Error> {
+        self.create_account_if(actor, input, |_| Ok(())).await
+    }
+
+    /// As `create_account`; `guard` runs in the inserting transaction first and may
+    /// refuse (the first-run setup checks and spends its token there, so two racing
+    /// submissions cannot both create an administrator).
+    pub async fn create_account_if(
+        &self,
+        actor: &Actor,
+        input: &NewAccountInput,
+        guard: impl FnOnce(&rusqlite::Connection) -> Result<(), Error>,
+    ) -> Result<i64, Error> {
         let mut problems = Vec::new();
         let name = account::validate_account_name(&input.account_name)
             .map_err(|e| problems.push(name_problem(e)))
@@ -175,6 +187,7 @@ impl App {
         let name = name.unwrap_or_default();
         let hash = self.hasher.hash(&input.password).await?;
         let id = self.store.write(|tx| {
+            guard(tx)?;
             let id = store::accounts::insert(
                 tx,
                 &store::accounts::NewAccount {
@@ -388,6 +401,7 @@ impl App {
         let hash = self.hasher.hash(new).await?;
         self.store.write(|tx| {
             store::accounts::set_password(tx, account_id, &hash, now())?;
+            store::throttle::clear(tx, &key)?;
             let ended = store::sessions::delete_for_account(tx, account_id, keep_session)?;
             if let Some(s) = keep_session {
                 store::sessions::set_stage(tx, s, store::sessions::Stage::Active)?;
@@ -543,6 +557,7 @@ impl App {
                 "",
             )?;
             store::accounts::delete(tx, account_id)?;
+            store::throttle::clear(tx, &super::logon::throttle_key_for_account(account_id))?;
             Ok(())
         })
     }

@@ -463,9 +463,21 @@ impl App {
             is_admin: true,
             ..input.clone()
         };
-        let id = self.create_account(&actor, &input).await?;
+        let token_hash = hex::encode(tokens::hash_token(token));
+        let id = self
+            .create_account_if(&actor, &input, |tx| {
+                // Checked again, and spent, in the transaction that creates the admin.
+                let stored = store::meta::get(tx, SETUP_TOKEN_KEY)?;
+                let live = store::accounts::count_active_admins(tx, None)? == 0
+                    && stored.is_some_and(|s| tokens::same(&s, &token_hash));
+                if !live {
+                    return Err(Error::Refused("this setup link is no longer valid".into()));
+                }
+                store::meta::delete(tx, SETUP_TOKEN_KEY)?;
+                Ok(())
+            })
+            .await?;
         self.store.write(|tx| {
-            store::meta::delete(tx, SETUP_TOKEN_KEY)?;
             let account = store::accounts::require(tx, id)?;
             store::accounts::touch_logon(tx, id, now())?;
             audit(

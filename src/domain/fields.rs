@@ -298,7 +298,9 @@ pub fn normalize_value(spec: &FieldSpec, raw: &str) -> Result<Option<String>, Va
             v.to_string()
         }
         FieldKind::Email => {
-            let e: email_address::EmailAddress = v.parse().map_err(|_| ValueError::NotEmail)?;
+            // Lower case, as account emails are, so uniqueness ignores case.
+            let e: email_address::EmailAddress =
+                v.to_lowercase().parse().map_err(|_| ValueError::NotEmail)?;
             // Require a dotted domain, as people mean by "email address".
             if !e.domain().contains('.') {
                 return Err(ValueError::NotEmail);

@@ -18,7 +18,9 @@ pub fn login(
         &l.t("login.title"),
         html! {
             (super::layout::flash(l, flash))
-            (error_summary(l, errors))
+            @if !errors.is_empty() {
+                div.alert.error role="alert" { @for e in errors.all() { p { (e) } } }
+            }
             form.card method="post" action="/login" novalidate {
                 (csrf_field(csrf))
                 input type="hidden" name="next" value=(next);
