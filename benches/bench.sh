@@ -4,25 +4,25 @@
 # wrong-password timing, warm start time and memory. Needs wrk (apt-get install wrk).
 #
 #   benches/bench.sh                 # builds the release binary first
-#   LATCHKEY_BIN=path benches/bench.sh
+#   LK_BIN=path benches/bench.sh
 #   DURATION=8 CONNECTIONS=32 benches/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-32}
 command -v wrk >/dev/null || { echo "bench: wrk is needed (apt-get install wrk)" >&2; exit 2; }
-if [ -z "${LATCHKEY_BIN:-}" ]; then
+if [ -z "${LK_BIN:-}" ]; then
   cargo build --release --locked >&2
-  LATCHKEY_BIN=$PWD/target/release/latchkey
+  LK_BIN=$PWD/target/release/latchkey
 fi
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 export LATCHKEY_DATA_DIR=$work/data LATCHKEY_LISTEN=127.0.0.1:0 RUST_LOG=warn
 password='vermilion kettle orbit 42'
-printf '%s' "$password" | "$LATCHKEY_BIN" user add bench --display-name "Bench User" --email bench@example.com --password-stdin >/dev/null
+printf '%s' "$password" | "$LK_BIN" user add bench --display-name "Bench User" --email bench@example.com --password-stdin >/dev/null
 
 start_server() {
-  "$LATCHKEY_BIN" serve >"$work/out" 2>"$work/err" &
+  "$LK_BIN" serve >"$work/out" 2>"$work/err" &
   pid=$!
   for _ in $(seq 1 200); do
     port=$(sed -n 's|^Latchkey is listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$work/out")
@@ -49,7 +49,7 @@ wrk.headers["Cookie"] = "lk_csrf=$csrf"
 LUA
 
 # wrk output -> "req/s p99"
-summary() { awk '/Requests\/sec/{r=$2} / 99%/{p=$2} END{printf "%s %s", r, p}'; }
+summary() { awk '/Requests\/sec/{r=$2} / 99%/{p=$2} END{printf "%s %s\n", r, p}'; }
 run() { wrk -t2 -c"$1" -d"${DURATION}s" --latency "${@:2}" | summary; }
 
 read -r h_rps h_p99 < <(run "$CONNECTIONS" "$base/healthz")
@@ -72,7 +72,7 @@ attempt_ms() {
   done
   echo "scale=1; $total * 1000 / 20" | bc -l
 }
-for i in $(seq 1 20); do printf '%s' "$password" | "$LATCHKEY_BIN" user add "known$i" --password-stdin >/dev/null; done
+for i in $(seq 1 20); do printf '%s' "$password" | "$LK_BIN" user add "known$i" --password-stdin >/dev/null; done
 unknown_ms=$(attempt_ms nobody)
 wrong_ms=$(attempt_ms known)
 
@@ -85,7 +85,7 @@ start_server
 until curl -sf "$base/healthz" >/dev/null; do sleep 0.002; done
 t1=$(date +%s%N)
 idle_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
-size=$(stat -c %s "$LATCHKEY_BIN")
+size=$(stat -c %s "$LK_BIN")
 
 cat <<OUT
 | measure | Latchkey |

@@ -14,9 +14,15 @@ fn lower(s: &str) -> String {
     s.to_lowercase()
 }
 
-/// The error shown next to the logon form's username input.
+/// The error the logon page shows (one alert; no field is singled out, since saying
+/// which one failed would tell whether the account exists).
 fn logon_error(p: &Page) -> String {
-    p.field_error("username")
+    assert!(
+        p.field_error("username").is_none() && p.field_error("password").is_none(),
+        "the logon page must not single out a field: {}",
+        p.summary()
+    );
+    p.alert()
         .unwrap_or_else(|| panic!("no logon error shown: {}", p.summary()))
 }
 

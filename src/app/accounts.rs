@@ -256,6 +256,31 @@ impl App {
         })
     }
 
+    /// Everything My Account shows besides the account row, in one read.
+    pub fn overview(&self, account: &Account) -> Result<Overview, Error> {
+        let settings = self.settings()?;
+        Ok(self.store.read(|c| {
+            let defs = store::fields::list(c)?;
+            let mut values = store::fields::values_for(c, account.id)?;
+            let fields = defs
+                .into_iter()
+                .filter(|d| d.spec.user_access != UserAccess::Invisible)
+                .map(|d| {
+                    let v = values.remove(&d.id);
+                    (d, v)
+                })
+                .collect();
+            Ok::<_, StoreError>(Overview {
+                fields,
+                sessions: store::sessions::list_for_account(c, account.id, SESSIONS_SHOWN)?,
+                session_count: store::sessions::count_for_account(c, account.id)?,
+                activity: store::audit::for_account(c, account.id, 10)?,
+                factors: super::factors::factors_in(c, &settings, account)?,
+                otp_enabled: settings.flag("mfa.otp"),
+            })
+        })?)
+    }
+
     /// The account's extended information as the viewer may see it: every field for an
     /// admin, visible and editable ones for the user (invisible ones never leave here).
     pub fn field_values(
@@ -583,6 +608,19 @@ impl App {
             Ok(None)
         })?)
     }
+}
+
+/// My Account lists this many sessions (the most recent); the count shows the rest.
+pub const SESSIONS_SHOWN: i64 = 50;
+
+/// What My Account shows besides the account itself.
+pub struct Overview {
+    pub fields: Vec<(FieldDefinition, Option<String>)>,
+    pub sessions: Vec<crate::store::sessions::Session>,
+    pub session_count: i64,
+    pub activity: Vec<crate::store::audit::Record>,
+    pub factors: super::factors::Factors,
+    pub otp_enabled: bool,
 }
 
 /// Form input name for a custom field (prefixed so it never clashes with ours).

@@ -63,6 +63,22 @@ impl Method {
     }
 }
 
+/// The factors of `account` under `settings`, read inside the caller's transaction.
+pub fn factors_in(
+    c: &rusqlite::Connection,
+    settings: &crate::domain::settings::Settings,
+    account: &Account,
+) -> Result<Factors, StoreError> {
+    let otp_bound = store::factors::otp(c, account.id)?.is_some_and(|o| o.confirmed_at.is_some());
+    Ok(Factors {
+        otp_bound,
+        otp: settings.flag("mfa.otp") && otp_bound,
+        sms: settings.flag("mfa.sms") && account.mobile.is_some(),
+        email: settings.flag("mfa.email") && account.email.is_some(),
+        recovery_codes_left: store::factors::recovery_codes_left(c, account.id)?,
+    })
+}
+
 /// Six decimal digits, uniformly drawn.
 fn new_code() -> String {
     loop {
@@ -92,20 +108,7 @@ fn totp(secret: Vec<u8>, account_name: &str) -> Result<Totp, Error> {
 impl App {
     pub fn factors(&self, account: &Account) -> Result<Factors, Error> {
         let s = self.settings()?;
-        let (otp, left) = self.store.read(|c| {
-            Ok::<_, StoreError>((
-                store::factors::otp(c, account.id)?,
-                store::factors::recovery_codes_left(c, account.id)?,
-            ))
-        })?;
-        let otp_bound = otp.is_some_and(|o| o.confirmed_at.is_some());
-        Ok(Factors {
-            otp_bound,
-            otp: s.flag("mfa.otp") && otp_bound,
-            sms: s.flag("mfa.sms") && account.mobile.is_some(),
-            email: s.flag("mfa.email") && account.email.is_some(),
-            recovery_codes_left: left,
-        })
+        Ok(self.store.read(|c| factors_in(c, &s, account))?)
     }
 
     pub fn otp_bound(&self, account_id: i64) -> Result<bool, Error> {

@@ -309,19 +309,25 @@ impl App {
         let limits = self.settings()?.session_limits();
         let t = now();
         let hash = tokens::hash_token(token);
-        let conn = self.store.conn()?;
-        let Some(session) = store::sessions::by_token_hash(&conn, &hash)? else {
+        let Some((session, account)) = self.store.read(|c| {
+            let Some(session) = store::sessions::by_token_hash(c, &hash)? else {
+                return Ok::<_, StoreError>(None);
+            };
+            let account = store::accounts::get(c, session.account_id)?;
+            Ok(Some((session, account)))
+        })?
+        else {
             return Ok(None);
         };
         let expired = t - session.last_seen_at > limits.idle_seconds
             || t - session.created_at > limits.absolute_seconds;
-        let account = store::accounts::get(&conn, session.account_id)?;
         let Some(account) = account.filter(|a| !a.disabled && !expired) else {
-            store::sessions::delete(&conn, session.id)?;
+            self.store.write(|tx| store::sessions::delete(tx, session.id))?;
             return Ok(None);
         };
+        // Reads rarely write: the last-seen time moves at most once a minute.
         if t - session.last_seen_at >= TOUCH_EVERY {
-            store::sessions::touch(&conn, session.id, t)?;
+            self.store.write(|tx| store::sessions::touch(tx, session.id, t))?;
         }
         Ok(Some((session, account)))
     }
@@ -342,12 +348,6 @@ impl App {
             }
             Ok(())
         })
-    }
-
-    pub fn sessions_of(&self, account_id: i64) -> Result<Vec<Session>, Error> {
-        Ok(self
-            .store
-            .read(|c| store::sessions::list_for_account(c, account_id))?)
     }
 
     /// The user ends one of their sessions.

@@ -180,13 +180,20 @@ impl Store {
         })
     }
 
-    /// Runs `f` on a connection (reads; no transaction unless `f` makes one).
+    /// Runs `f` in one read transaction: a consistent snapshot, and the file locks are
+    /// taken once for all its queries instead of once per statement.
     pub fn read<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let conn = self.conn()?;
-        f(&conn)
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(StoreError::from)?;
+        let out = f(&tx)?;
+        // Nothing to keep from a read; ending it releases the snapshot.
+        tx.rollback().map_err(StoreError::from)?;
+        Ok(out)
     }
 
     /// Runs `f` in one IMMEDIATE transaction: all of it lands, or none of it.

@@ -148,11 +148,13 @@ pub fn delete_for_account(conn: &Connection, account_id: i64, keep: Option<i64>)
         .execute(params![account_id, keep])?)
 }
 
-pub fn list_for_account(conn: &Connection, account_id: i64) -> Result<Vec<Session>> {
+/// The account's most recently used sessions, at most `limit`.
+pub fn list_for_account(conn: &Connection, account_id: i64, limit: i64) -> Result<Vec<Session>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM sessions WHERE account_id = ?1 ORDER BY last_seen_at DESC, id DESC"
+        "SELECT {COLUMNS} FROM sessions WHERE account_id = ?1 \
+         ORDER BY last_seen_at DESC, id DESC LIMIT ?2"
     ))?;
-    let rows = stmt.query_map([account_id], row_to_session)?;
+    let rows = stmt.query_map(params![account_id, limit], row_to_session)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -56,6 +56,8 @@ impl Params {
 pub struct Request {
     pub method: Method,
     pub path: String,
+    /// The raw query string (kept for the language switcher's return link).
+    pub raw_query: String,
     pub query: Params,
     pub form: Params,
     pub cookies: HashMap<String, String>,
@@ -107,6 +109,7 @@ impl Request {
             method,
             path,
             query: Params::parse(raw_query.as_bytes()),
+            raw_query: raw_query.to_string(),
             form: if is_form {
                 Params::parse(body)
             } else {

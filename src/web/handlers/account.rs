@@ -70,27 +70,23 @@ fn show(
     submitted: Option<&Params>,
     status: StatusCode,
 ) -> Result<Resp, Error> {
-    let fields = app.field_values(account.id, false)?;
-    let sessions = app.sessions_of(account.id)?;
-    let activity = app
-        .store
-        .read(|c| crate::store::audit::for_account(c, account.id, 10))?;
-    let factors = app.factors(account)?;
+    let o = app.overview(account)?;
     let security = views::account::SecuritySummary {
-        otp_enabled: app.settings()?.flag("mfa.otp"),
-        otp_bound: factors.otp_bound,
-        has_factor: factors.any(),
-        recovery_left: factors.recovery_codes_left,
+        otp_enabled: o.otp_enabled,
+        otp_bound: o.factors.otp_bound,
+        has_factor: o.factors.any(),
+        recovery_left: o.factors.recovery_codes_left,
     };
     let page = views::account::account(
         &req.chrome(),
         &session.csrf_token,
         &views::account::AccountPage {
             account,
-            fields: &fields,
-            sessions: &sessions,
+            fields: &o.fields,
+            sessions: &o.sessions,
+            session_count: o.session_count,
             current_session: session.id,
-            activity: &activity,
+            activity: &o.activity,
             errors,
             submitted,
             flash: if submitted.is_none() {

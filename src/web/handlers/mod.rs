@@ -23,6 +23,7 @@ impl Request {
             account: self.account(),
             csrf: self.csrf_token(),
             path: &self.path,
+            query: &self.raw_query,
         }
     }
 

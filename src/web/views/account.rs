@@ -38,6 +38,8 @@ pub struct AccountPage<'a> {
     pub account: &'a Account,
     pub fields: &'a [(FieldDefinition, Option<String>)],
     pub sessions: &'a [Session],
+    /// All of the account's sessions (the list shows the most recent).
+    pub session_count: i64,
     pub current_session: i64,
     pub activity: &'a [Record],
     pub errors: &'a Errors,
@@ -163,9 +165,9 @@ pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
             }
             section aria-labelledby="sess-h" {
                 h2 #sess-h { (l.t("account.sessions")) }
-                div.table-wrap {
+                div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-sessions" {
                     table {
-                        caption.visually-hidden { (l.t("account.sessions")) }
+                        caption.visually-hidden id="tbl-sessions" { (l.t("account.sessions")) }
                         thead { tr {
                             th scope="col" { (l.t("sessions.device")) }
                             th scope="col" { (l.t("sessions.ip")) }
@@ -196,7 +198,10 @@ pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
                         }
                     }
                 }
-                @if p.sessions.len() > 1 {
+                @if p.session_count > p.sessions.len() as i64 {
+                    p.muted { (l.tn("sessions.more", p.session_count - p.sessions.len() as i64)) }
+                }
+                @if p.session_count > 1 {
                     form method="post" action="/account/sessions/revoke-others" {
                         (csrf_field(csrf))
                         button.secondary type="submit" { (l.t("sessions.revoke_others")) }
@@ -211,7 +216,7 @@ pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
                     ul.activity {
                         @for r in p.activity {
                             li {
-                                time { (datetime(r.at)) }
+                                time datetime=(super::layout::rfc3339(r.at)) { (datetime(r.at)) }
                                 " · " (event_label(l, &r.event))
                                 @if !r.ip.is_empty() { " · " span.muted { (r.ip) } }
                             }
@@ -315,7 +320,7 @@ pub fn password(
                     .autocomplete("current-password").required(true), errors))
                 (policy_box)
                 (field(Field::new("new_password", &l.t("password.new")).kind("password")
-                    .autocomplete("new-password").required(true), errors))
+                    .autocomplete("new-password").required(true).policy(), errors))
                 (field(Field::new("new_password_confirm", &l.t("password.confirm")).kind("password")
                     .autocomplete("new-password").required(true), errors))
                 p.muted { (l.t("password.others_logged_out")) }

@@ -91,9 +91,9 @@ pub fn accounts(
                 input #q type="search" name="q" value=(q) autocomplete="off";
                 button type="submit" { (l.t("admin.search_button")) }
             }
-            div.table-wrap {
+            div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-accounts" {
                 table {
-                    caption.visually-hidden { (l.t("admin.accounts")) }
+                    caption.visually-hidden id="tbl-accounts" { (l.t("admin.accounts")) }
                     thead { tr {
                         th scope="col" { (l.t("account.account_name")) }
                         th scope="col" { (l.t("account.display_name")) }
@@ -128,7 +128,7 @@ pub fn accounts(
                     (field(Field::new("email", &l.t("account.email")).kind("email").value(&v("email")).autocomplete("off").hint(Some(&l.t("admin.vouch_hint"))), form.errors))
                     (field(Field::new("mobile", &l.t("account.mobile")).kind("tel").value(&v("mobile")).autocomplete("off"), form.errors))
                     (policy)
-                    (field(Field::new("password", &l.t("password.initial")).kind("password").autocomplete("new-password").required(true), form.errors))
+                    (field(Field::new("password", &l.t("password.initial")).kind("password").autocomplete("new-password").policy().required(true), form.errors))
                     div.field.check {
                         input #in-is_admin type="checkbox" name="is_admin" value="true" checked[v("is_admin") == "true"];
                         label for="in-is_admin" { (l.t("admin.make_admin")) }
@@ -237,7 +237,7 @@ pub fn account(c: &Chrome<'_>, csrf: &str, d: &AccountDetail<'_>) -> Markup {
                 form.card method="post" action=(format!("{base}/password")) novalidate {
                     (csrf_field(csrf))
                     (d.policy)
-                    (field(Field::new("password", &l.t("password.new")).kind("password").autocomplete("new-password").required(true), d.errors))
+                    (field(Field::new("password", &l.t("password.new")).kind("password").autocomplete("new-password").policy().required(true), d.errors))
                     p.muted { (l.t("admin.reset_ends_sessions")) }
                     button type="submit" { (l.t("admin.reset_button")) }
                 }
@@ -281,9 +281,9 @@ pub fn fields(
             @if list.is_empty() {
                 p.muted { (l.t("admin.no_fields")) }
             } @else {
-                div.table-wrap {
+                div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-fields" {
                     table {
-                        caption.visually-hidden { (l.t("admin.fields")) }
+                        caption.visually-hidden id="tbl-fields" { (l.t("admin.fields")) }
                         thead { tr {
                             th scope="col" { (l.t("field.label")) }
                             th scope="col" { (l.t("field.key")) }
@@ -427,16 +427,21 @@ fn field_form(
                 label for="in-required" { (l.t("field.required")) }
             }
             div.field.check {
-                input #in-unique type="checkbox" name="unique" value="true" checked[unique];
+                input #in-unique type="checkbox" name="unique" value="true" checked[unique]
+                    aria-invalid=[errors.get("unique").map(|_| "true")]
+                    aria-describedby=[errors.get("unique").map(|_| "in-unique-err")];
                 label for="in-unique" { (l.t("field.unique")) }
-                @if let Some(es) = errors.get("unique") { p.error { @for e in es { (e) " " } } }
+                @if let Some(es) = errors.get("unique") { p.error id="in-unique-err" { @for e in es { (e) " " } } }
             }
             (field(Field::new("pattern", &l.t("field.pattern")).value(&pattern).hint(Some(&l.t("field.pattern_hint"))), errors))
             div.field {
                 label for="in-options" { (l.t("field.options")) }
                 p.hint id="in-options-hint" { (l.t("field.options_hint")) }
                 @if let Some(es) = errors.get("options") { p.error id="in-options-err" { @for e in es { (e) " " } } }
-                textarea #in-options name="options" rows="4" aria-describedby="in-options-hint" { (options) }
+                @let opt_err = errors.get("options");
+                textarea #in-options name="options" rows="4"
+                    aria-describedby=(if opt_err.is_some() { "in-options-hint in-options-err" } else { "in-options-hint" })
+                    aria-invalid=[opt_err.map(|_| "true")] { (options) }
             }
             button type="submit" { (submit) }
         }
@@ -478,8 +483,8 @@ pub fn settings(
                                     }
                                 }
                                 SettingKind::Int { min, max } => {
-                                    @let hint = format!("{min}–{max} · {} {}", l.t("settings.default"), def.default);
-                                    (field(Field::new(def.key, &format!("{label} ({})", def.key)).kind("number").value(&current).hint(Some(&hint)), errors))
+                                    @let hint = format!("{min}–{max} · {} {} · {}", l.t("settings.default"), def.default, def.key);
+                                    (field(Field::new(def.key, &label).kind("number").value(&current).hint(Some(&hint)), errors))
                                 }
                             }
                         }
@@ -501,7 +506,7 @@ pub fn audit(c: &Chrome<'_>, event: &str, account: &str, records: &[Record]) -> 
         &l.t("admin.audit"),
         html! {
             (subnav(l, "/admin/audit"))
-            form.search method="get" action="/admin/audit" {
+            form.search method="get" action="/admin/audit" role="search" {
                 div.field {
                     label for="in-event" { (l.t("audit.event")) }
                     select #in-event name="event" {
@@ -516,9 +521,9 @@ pub fn audit(c: &Chrome<'_>, event: &str, account: &str, records: &[Record]) -> 
                 }
                 button type="submit" { (l.t("audit.filter")) }
             }
-            div.table-wrap {
+            div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-audit" {
                 table {
-                    caption.visually-hidden { (l.t("admin.audit")) }
+                    caption.visually-hidden id="tbl-audit" { (l.t("admin.audit")) }
                     thead { tr {
                         th scope="col" { (l.t("audit.time")) }
                         th scope="col" { (l.t("audit.event")) }
@@ -562,9 +567,10 @@ pub fn deliveries(
                 dt { (l.t("deliveries.email")) } dd { (l.t(if email { "deliveries.configured" } else { "deliveries.not_configured" })) }
                 dt { (l.t("deliveries.sms")) } dd { (l.t(if sms { "deliveries.configured" } else { "deliveries.not_configured" })) }
             }
-            div.table-wrap {
+@if !list.is_empty() {
+            div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-deliveries" {
                 table {
-                    caption.visually-hidden { (l.t("admin.deliveries")) }
+                    caption.visually-hidden id="tbl-deliveries" { (l.t("admin.deliveries")) }
                     thead { tr {
                         th scope="col" { (l.t("audit.time")) }
                         th scope="col" { (l.t("deliveries.channel")) }
@@ -589,6 +595,7 @@ pub fn deliveries(
                         }
                     }
                 }
+            }
             }
             @if list.is_empty() { p.muted { (l.t("admin.no_results")) } }
         },

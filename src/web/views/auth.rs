@@ -24,10 +24,12 @@ pub fn login(
             form.card method="post" action="/login" novalidate {
                 (csrf_field(csrf))
                 input type="hidden" name="next" value=(next);
+                // The alert above says what failed; no single field is to blame (and
+                // saying which would tell whether the account exists).
                 (field(Field::new("username", &l.t("login.username")).value(username)
-                    .autocomplete("username").required(true).hint(Some(&l.t("login.username_hint"))), errors))
+                    .autocomplete("username").required(true).hint(Some(&l.t("login.username_hint"))), &Errors::none()))
                 (field(Field::new("password", &l.t("login.password")).kind("password")
-                    .autocomplete("current-password").required(true), errors))
+                    .autocomplete("current-password").required(true), &Errors::none()))
                 button type="submit" { (l.t("login.submit")) }
             }
             p { a href="/password/reset" { (l.t("login.forgot")) } }
@@ -67,7 +69,7 @@ pub fn setup(
                     .autocomplete("email").hint(Some(&l.t("setup.email_hint"))), errors))
                 (policy)
                 (field(Field::new("password", &l.t("password.new")).kind("password")
-                    .autocomplete("new-password").required(true), errors))
+                    .autocomplete("new-password").required(true).policy(), errors))
                 (field(Field::new("password_confirm", &l.t("password.confirm")).kind("password")
                     .autocomplete("new-password").required(true), errors))
                 button type="submit" { (l.t("setup.submit")) }

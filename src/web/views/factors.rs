@@ -281,7 +281,7 @@ pub fn reset_confirm(c: &Chrome<'_>, csrf: &str, policy: &Markup, errors: &Error
                 (csrf_field(csrf))
                 (code_field(l, errors, &l.t("code.label")))
                 (policy)
-                (field(Field::new("new_password", &l.t("password.new")).kind("password").autocomplete("new-password").required(true), errors))
+                (field(Field::new("new_password", &l.t("password.new")).kind("password").autocomplete("new-password").policy().required(true), errors))
                 (field(Field::new("new_password_confirm", &l.t("password.confirm")).kind("password").autocomplete("new-password").required(true), errors))
                 button type="submit" { (l.t("reset.submit")) }
             }

@@ -15,6 +15,7 @@ pub struct Chrome<'a> {
     pub account: Option<&'a Account>,
     pub csrf: Option<&'a str>,
     pub path: &'a str,
+    pub query: &'a str,
 }
 
 pub fn page(c: &Chrome<'_>, title: &str, content: Markup) -> Markup {
@@ -54,7 +55,7 @@ pub fn page(c: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                             @if other == l {
                                 span lang=(other.code()) aria-current="true" { (other.native_name()) }
                             } @else {
-                                a href=(lang_link(other, c.path)) lang=(other.code()) hreflang=(other.code()) { (other.native_name()) }
+                                a href=(lang_link(other, c.path, c.query)) lang=(other.code()) hreflang=(other.code()) { (other.native_name()) }
                             }
                         }
                     }
@@ -69,8 +70,10 @@ pub fn page(c: &Chrome<'_>, title: &str, content: Markup) -> Markup {
     }
 }
 
-fn lang_link(l: Locale, path: &str) -> String {
-    let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+/// The switcher returns to the same page, query included (a setup link keeps its token).
+fn lang_link(l: Locale, path: &str, query: &str) -> String {
+    let here = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+    let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
     format!("/lang?to={}&next={next}", l.code())
 }
 
@@ -128,6 +131,8 @@ pub struct Field<'a> {
     pub readonly: bool,
     pub hint: Option<&'a str>,
     pub pattern: Option<&'a str>,
+    /// Another element describing this input (e.g. the password policy).
+    pub described_by: Option<&'a str>,
 }
 
 impl<'a> Field<'a> {
@@ -142,6 +147,7 @@ impl<'a> Field<'a> {
             readonly: false,
             hint: None,
             pattern: None,
+            described_by: None,
         }
     }
     pub fn kind(mut self, k: &'a str) -> Self {
@@ -168,17 +174,27 @@ impl<'a> Field<'a> {
         self.hint = h;
         self
     }
+    /// For new-password inputs: the policy shown above them.
+    pub fn policy(mut self) -> Self {
+        self.described_by = Some("password-policy");
+        self
+    }
 }
 
 pub fn field(f: Field<'_>, errors: &Errors) -> Markup {
     let id = input_id(f.name);
     let errs = errors.get(f.name);
-    let describedby = match (f.hint.is_some(), errs.is_some()) {
-        (true, true) => Some(format!("{id}-hint {id}-err")),
-        (true, false) => Some(format!("{id}-hint")),
-        (false, true) => Some(format!("{id}-err")),
-        (false, false) => None,
-    };
+    let mut ids = Vec::new();
+    if f.hint.is_some() {
+        ids.push(format!("{id}-hint"));
+    }
+    if errs.is_some() {
+        ids.push(format!("{id}-err"));
+    }
+    if let Some(other) = f.described_by {
+        ids.push(other.to_string());
+    }
+    let describedby = (!ids.is_empty()).then(|| ids.join(" "));
     html! {
         div.field {
             label for=(id) { (f.label) @if f.required { span.req aria-hidden="true" { " *" } } }
@@ -227,6 +243,14 @@ pub fn datetime(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|d| d.format(&fmt).ok())
+        .unwrap_or_default()
+}
+
+/// A Unix time as RFC 3339, for `<time datetime>`.
+pub fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
 }
 

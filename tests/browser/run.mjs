@@ -1,0 +1,684 @@
+#!/usr/bin/env node
+// Headless-browser tests for the Latchkey portal: the first-run setup, logon, My Account
+// edits, the language switcher, and an accessibility (axe-core, WCAG 2.0/2.1 A+AA),
+// console-error, CSP and layout sweep over every page at desktop and phone widths, in
+// English and Simplified Chinese. Full-page screenshots go to tests/output/screenshots/.
+//
+// Run from the repository root after `cargo build`:
+//   node tests/browser/run.mjs
+// Environment:
+//   LATCHKEY_BIN    server binary (default: target/debug/latchkey, relative to the repo root)
+//   CHROMIUM_BIN    browser binary (default: /usr/bin/chromium)
+//   A11Y_STRICT=1   make the known, reported axe findings fail too
+//   TEST_FILTER     run only tests whose name contains this text (the flow tests always run)
+// The last line printed is "N passed, M failed"; the exit code is non-zero when anything
+// failed. Known, already-reported bugs in files this suite does not own are listed (and
+// counted on the line before) but do not fail the run; A11Y_STRICT=1 makes the
+// known axe findings fail.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+const BIN = path.resolve(repoRoot, process.env.LATCHKEY_BIN || 'target/debug/latchkey');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const SHOTS = path.join(repoRoot, 'tests', 'output', 'screenshots');
+const AXE_SOURCE = readFileSync(path.join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+const FILTER = process.env.TEST_FILTER || '';
+
+const PASSWORD = 'vermilion kettle orbit 42';
+const BOB_PASSWORD = 'saffron ladder comet 77';
+const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const started = Date.now();
+
+// ---------------------------------------------------------------- tiny test runner
+
+const tests = [];
+/** Registers a test. `opts.known` marks a known, reported bug: a failure counts as skipped. */
+function test(name, fn, opts = {}) {
+  tests.push({ name, fn, ...opts });
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function runAll() {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const t of tests) {
+    if (FILTER && !t.always && !t.name.includes(FILTER)) continue;
+    const t0 = Date.now();
+    try {
+      await t.fn();
+      passed++;
+      console.log(`ok     ${t.name} (${Date.now() - t0} ms)`);
+      if (t.known) console.log(`       note: the known issue "${t.known}" is fixed; drop the marker`);
+    } catch (e) {
+      if (t.known) {
+        skipped++;
+        console.log(`skip   ${t.name} — known issue: ${t.known}`);
+        console.log(indent(String(e && e.message ? e.message : e)));
+      } else {
+        failed++;
+        console.log(`FAIL   ${t.name} (${Date.now() - t0} ms)`);
+        console.log(indent(String(e && e.stack ? e.stack : e)));
+        if (t.fatal) {
+          console.log('       (a flow step failed: the tests after it cannot run)');
+          break;
+        }
+      }
+    }
+  }
+  return { passed, failed, skipped };
+}
+
+const indent = (s) => s.split('\n').map((l) => `       ${l}`).join('\n');
+
+// ---------------------------------------------------------------- the server
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-browser-'));
+// The server refuses unknown LATCHKEY_* variables (LATCHKEY_BIN included) and should not
+// pick up a developer's own configuration: pass on none of them.
+const serverEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LATCHKEY_'))),
+  LATCHKEY_LISTEN: '127.0.0.1:0',
+  LATCHKEY_DATA_DIR: dataDir,
+  RUST_LOG: process.env.RUST_LOG || 'warn',
+};
+let server = null;
+let serverLog = '';
+
+function cli(args, stdin = '') {
+  return new Promise((resolve, reject) => {
+    const p = spawn(BIN, args, { cwd: dataDir, env: serverEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.on('error', reject);
+    p.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`latchkey ${args.join(' ')} exited ${code}: ${out}`)),
+    );
+    p.stdin.end(stdin);
+  });
+}
+
+/** Starts `latchkey serve`; resolves to { base, setupPath } once it listens. */
+function startServer() {
+  return new Promise((resolve, reject) => {
+    server = spawn(BIN, ['serve'], { cwd: dataDir, env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let setupPath = null;
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${serverLog}`)), 30_000);
+    server.on('error', (e) => { clearTimeout(timer); reject(e); });
+    server.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early (${code}):\n${serverLog}`));
+    });
+    server.stderr.on('data', (d) => (serverLog += d));
+    server.stdout.on('data', (d) => {
+      serverLog += d;
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        const link = line.match(/^https?:\/\/\S+\/setup\?token=\S+$/);
+        if (link) {
+          const u = new URL(line);
+          setupPath = u.pathname + u.search;
+        }
+        const listening = line.match(/^Latchkey is listening on (http:\/\/\S+)$/);
+        if (listening) {
+          clearTimeout(timer);
+          resolve({ base: listening[1], setupPath });
+        }
+      }
+    });
+  });
+}
+
+function stopServer() {
+  if (server && server.exitCode === null) {
+    server.removeAllListeners('exit');
+    server.kill('SIGTERM');
+  }
+}
+
+// ---------------------------------------------------------------- browser helpers
+
+let browser;
+let base;
+let setupPath;
+const state = {}; // ids discovered along the way
+
+async function newContext(opts = {}) {
+  const context = await browser.newContext({
+    viewport: VIEWPORTS.desktop,
+    locale: 'en-US',
+    ...opts,
+  });
+  context.setDefaultTimeout(10_000);
+  // Records CSP violations in the page; an init script is not subject to the page's CSP.
+  await context.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
+    });
+  });
+  return context;
+}
+
+/** A page whose console errors, uncaught exceptions and failed sub-requests are collected. */
+async function newPage(context) {
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const loc = m.location() || {};
+    // The document's own HTTP status is checked by visit(); Chromium also logs a 4xx one.
+    if (/^Failed to load resource/.test(m.text()) && loc.url === page.url()) return;
+    // The missing favicon is reported once by its own test, not on every page.
+    if (loc.url && new URL(loc.url).pathname === '/favicon.ico') return;
+    page.problems.push(`console error: ${m.text()} ${loc.url ? `(${loc.url})` : ''}`);
+  });
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => page.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.request().isNavigationRequest() && r.frame() === page.mainFrame()) return;
+    if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') page.problems.push(`sub-resource ${r.status()}: ${r.url()}`);
+  });
+  return page;
+}
+
+async function visit(page, urlPath, expectStatus = 200) {
+  page.problems.length = 0;
+  const resp = await page.goto(base + urlPath, { waitUntil: 'load' });
+  assert(resp, `no response for ${urlPath}`);
+  assert(resp.status() === expectStatus, `${urlPath}: HTTP ${resp.status()}, expected ${expectStatus}`);
+  return resp;
+}
+
+function currentPath(page) {
+  const u = new URL(page.url());
+  return u.pathname;
+}
+
+async function text(page) {
+  return page.locator('main').innerText();
+}
+
+/** Fails on console errors, page errors, failed requests and CSP violations seen so far. */
+async function checkProblems(page, what) {
+  const csp = await page.evaluate(() => window.__cspViolations || []);
+  const all = [...page.problems, ...csp.map((v) => `CSP violation: ${v}`)];
+  assert(all.length === 0, `${what}:\n${all.join('\n')}`);
+}
+
+async function runAxe(page) {
+  const has = await page.evaluate(() => typeof window.axe !== 'undefined');
+  // evaluate() goes through DevTools, so the page's CSP (no scripts at all) stays in force
+  // for everything else while axe itself can run.
+  if (!has) await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async (tags) => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'], elementRef: true });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({
+        target: n.target.join(' '),
+        summary: n.failureSummary,
+        classes: n.element && n.element.className ? `.${String(n.element.className).trim().split(/\s+/).join('.')}` : '',
+      })),
+    }));
+  }, AXE_TAGS);
+}
+
+const minorFindings = [];
+
+// Namespaces of the translation keys (nav., account., admin., …): a text that looks like
+// "account.bind" outside <code> is a key that was shown untranslated.
+const KEY_PREFIXES = [...new Set(
+  readFileSync(path.join(repoRoot, 'locales', 'app.yml'), 'utf8')
+    .split('\n')
+    .map((l) => l.match(/^([a-z][a-z0-9_]*)\.[a-z0-9_.]+:\s*$/))
+    .filter(Boolean)
+    .map((m) => m[1]),
+)];
+const knownFindings = new Map();
+
+// Violations already reported against files this suite does not own. They are listed at
+// the end instead of failing; A11Y_STRICT=1 makes them fail again.
+const KNOWN_AXE = [];
+const STRICT = process.env.A11Y_STRICT === '1';
+
+/**
+ * The sweep for one page state: axe (serious/critical fail; moderate/minor are listed at
+ * the end), console/CSP problems, horizontal overflow, the skip link, and a screenshot.
+ */
+async function audit(page, name) {
+  const failures = [];
+  for (const v of await runAxe(page)) {
+    const known = !STRICT && KNOWN_AXE.find((k) => k.rule === v.id && v.nodes.every((n) => k.classes.test(n.classes)));
+    if (known) {
+      const seen = knownFindings.get(known.issue) || [];
+      seen.push(name);
+      knownFindings.set(known.issue, seen);
+      continue;
+    }
+    const line = `${v.id} [${v.impact}] ${v.help}\n${v.nodes.map((n) => `    at ${n.target}${n.classes && !n.target.includes(n.classes) ? ` (${n.classes})` : ''}`).join('\n')}`;
+    if (v.impact === 'serious' || v.impact === 'critical') failures.push(`axe ${line}`);
+    else minorFindings.push(`${name}: ${line}`);
+  }
+  const vw = page.viewportSize().width;
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (overflow > vw) {
+    const culprits = await page.evaluate((w) => {
+      const out = [];
+      for (const el of document.querySelectorAll('body *')) {
+        const r = el.getBoundingClientRect();
+        if (r.right > w + 1 && !el.closest('.table-wrap') && out.length < 5) {
+          out.push(`${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).replace(/ /g, '.') : ''} right=${Math.round(r.right)}`);
+        }
+      }
+      return out;
+    }, vw);
+    failures.push(`page is ${overflow}px wide in a ${vw}px viewport (scrolls sideways): ${culprits.join(', ')}`);
+  }
+  const raw = await page.evaluate((prefixes) => {
+    const out = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const t = n.textContent.trim();
+      const m = t.match(/^([a-z][a-z0-9_]*)(\.[a-z0-9_]+)+$/);
+      if (m && prefixes.includes(m[1]) && !n.parentElement.closest('code')) out.push(t);
+    }
+    return out;
+  }, KEY_PREFIXES);
+  if (raw.length) failures.push(`untranslated message keys shown: ${[...new Set(raw)].join(', ')}`);
+  const lang = await page.getAttribute('html', 'lang');
+  assert(lang, `${name}: <html> has no lang`);
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  try {
+    await checkProblems(page, 'console / CSP problems');
+  } catch (e) {
+    failures.push(e.message);
+  }
+  assert(failures.length === 0, `${name}:\n${failures.join('\n')}`);
+}
+
+/** The skip link is the first tab stop, becomes visible, and moves focus to <main>. */
+async function checkSkipLink(page) {
+  await page.keyboard.press('Tab');
+  const info = await page.evaluate(() => {
+    const a = document.activeElement;
+    const r = a.getBoundingClientRect();
+    return { cls: a.className, href: a.getAttribute('href'), top: r.top, left: r.left, w: r.width, h: r.height };
+  });
+  assert(info.cls === 'skip' && info.href === '#main', `first tab stop is not the skip link: ${JSON.stringify(info)}`);
+  assert(info.top >= 0 && info.left >= 0 && info.w > 10 && info.h > 10, `focused skip link is not visible: ${JSON.stringify(info)}`);
+  await page.keyboard.press('Enter');
+  const moved = await page.waitForFunction(() => location.hash === '#main', null, { timeout: 3000 }).then(() => true, () => false);
+  assert(moved, 'skip link did not go to #main');
+}
+
+/** Whether an optional page exists (answers anything but 404) for this session. */
+async function present(page, url) {
+  const r = await page.request.get(base + url, { maxRedirects: 0 });
+  if (r.status() === 404) absent.add(url);
+  return r.status() !== 404;
+}
+
+async function setLanguage(context, code) {
+  const page = await newPage(context);
+  await page.goto(`${base}/lang?to=${encodeURIComponent(code)}&next=/`);
+  await page.close();
+}
+
+// ---------------------------------------------------------------- the tests
+
+let admin; // { context, page } of the logged-on administrator
+let anon; // a context with no session
+
+test('server starts and prints a setup link', async () => {
+  assert(existsSync(BIN), `no server binary at ${BIN} (run cargo build, or set LATCHKEY_BIN)`);
+  // Extended fields and a second account, made with the CLI before the portal serves.
+  await cli(['field', 'add', 'dept', '--label', 'Department', '--type', 'text', '--user-access', 'editable']);
+  await cli(['field', 'add', 'remote', '--label', 'Works remotely', '--type', 'bool', '--user-access', 'editable']);
+  await cli(['field', 'add', 'office', '--label', 'Office', '--type', 'choice', '--user-access', 'editable',
+    '--option', 'Berlin', '--option', 'Shanghai']);
+  await cli(['field', 'add', 'badge', '--label', 'Badge number', '--type', 'text', '--user-access', 'visible']);
+  // The authenticator-app page exists only while OTP is allowed.
+  await cli(['settings', 'set', 'mfa.otp', 'true']).catch((e) => console.log(`       note: ${e.message.split('\n')[0]}`));
+  await cli(['user', 'add', 'bob', '--display-name', 'Bob Builder', '--email', 'bob@example.com', '--password-stdin'], `${BOB_PASSWORD}\n`);
+  ({ base, setupPath } = await startServer());
+  assert(setupPath && setupPath.startsWith('/setup?token='), `no setup link printed:\n${serverLog}`);
+}, { fatal: true, always: true });
+
+test('favicon: no page makes the browser fetch a missing /favicon.ico', async () => {
+  // Either the pages declare an icon (layout.rs uses an empty data: icon) or the server
+  // serves /favicon.ico; otherwise every page logs a 404 in the console.
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  const asked = [];
+  page.on('request', (r) => new URL(r.url()).pathname === '/favicon.ico' && asked.push(r.url()));
+  await visit(page, '/login');
+  await page.waitForTimeout(300);
+  const declared = await page.locator('link[rel~="icon"]').count();
+  await ctx.close();
+  const served = (await fetch(`${base}/favicon.ico`)).status;
+  assert(declared > 0 || served === 200, `no <link rel="icon"> and /favicon.ico answers ${served}`);
+  assert(asked.length === 0 || served === 200, `the browser asked for /favicon.ico, which answers ${served}`);
+}, { always: true });
+
+test('the served stylesheet is src/web/style.css (else the binary is stale: cargo build)', async () => {
+  const r = await fetch(`${base}/static/style.css`);
+  assert(r.status === 200, `/static/style.css answers ${r.status}`);
+  assert((r.headers.get('content-type') || '').startsWith('text/css'), `content-type ${r.headers.get('content-type')}`);
+  const onDisk = readFileSync(path.join(repoRoot, 'src', 'web', 'style.css'), 'utf8');
+  assert((await r.text()) === onDisk, 'the server serves an older style.css than src/web/style.css: rebuild');
+}, { always: true });
+
+test('harness: CSP violations, console errors and axe violations are caught', async () => {
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await visit(page, '/login');
+  await page.evaluate(() => {
+    const d = document.createElement('div');
+    d.setAttribute('style', 'color: red'); // inline style: forbidden by the page's CSP
+    document.body.append(d);
+    console.error('deliberate');
+  });
+  await page.waitForTimeout(100);
+  let caught = '';
+  try {
+    await checkProblems(page, 'probe');
+  } catch (e) {
+    caught = e.message;
+  }
+  // And axe sees a violation when there is one (an input with no label).
+  await page.evaluate(() => {
+    const i = document.createElement('input');
+    i.id = 'probe-unlabelled';
+    document.querySelector('main').append(i);
+  });
+  const found = (await runAxe(page)).find((v) => v.id === 'label');
+  await ctx.close();
+  assert(found && found.nodes.some((n) => n.target.includes('#probe-unlabelled')), 'axe did not report an unlabelled input');
+  assert(/CSP violation: style-src/.test(caught), `CSP violation not detected: ${caught}`);
+  assert(/console error: deliberate/.test(caught), `console error not detected: ${caught}`);
+}, { always: true });
+
+test('setup page: accessible in both languages and at both widths', async () => {
+  for (const [lang, loc] of [['en', 'en-US'], ['zh-CN', 'zh-CN']]) {
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      const ctx = await newContext({ viewport, locale: loc });
+      const page = await newPage(ctx);
+      await visit(page, setupPath);
+      await audit(page, `${lang}-setup-${vpName}`);
+      await ctx.close();
+    }
+  }
+}, { always: true });
+
+test('1. setup: fill the form by label, submit, land on /admin', async () => {
+  anon = await newContext();
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await visit(page, setupPath);
+  await checkSkipLink(page);
+  await page.getByLabel('Account name').fill('alice');
+  await page.getByLabel('Display name').fill('Alice Admin');
+  await page.getByLabel('Email address').fill('alice@example.com');
+  await page.getByLabel(/^New password/).fill(PASSWORD);
+  await page.getByLabel('Repeat the new password').fill(PASSWORD);
+  await Promise.all([page.waitForURL('**/admin'), page.getByRole('button', { name: 'Create administrator' }).click()]);
+  assert(currentPath(page) === '/admin', `landed on ${page.url()}`);
+  assert((await page.locator('h1').innerText()) === 'Admin console', 'no Admin console heading');
+  await checkProblems(page, 'setup');
+  admin = { context: ctx, page };
+}, { fatal: true, always: true });
+
+test('1b. the setup link is single-use', async () => {
+  const page = await newPage(anon);
+  await visit(page, setupPath, 404);
+  assert((await page.locator('h1').innerText()) === 'Setup link not valid', 'used setup link still works');
+  await page.close();
+}, { always: true });
+
+test('2. log out, log on via /login, My Account shows the display name', async () => {
+  const { page } = admin;
+  await visit(page, '/account');
+  await Promise.all([page.waitForURL('**/login?done=logout'), page.getByRole('button', { name: 'Log out' }).click()]);
+  assert((await text(page)).includes('You are logged out.'), 'no logged-out message');
+  await page.getByLabel('Account name, email or mobile').fill('alice');
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/account'), page.getByRole('button', { name: 'Log on' }).click()]);
+  assert(currentPath(page) === '/account', `landed on ${page.url()}`);
+  assert((await page.getByLabel('Display name').inputValue()) === 'Alice Admin', 'display name not shown in the form');
+  assert((await page.getByLabel('Account name').inputValue()) === 'alice', 'account name not shown');
+  await checkProblems(page, 'login');
+}, { fatal: true, always: true });
+
+test('3. edit display name and an extended field on My Account', async () => {
+  const { page } = admin;
+  await visit(page, '/account');
+  const basic = page.locator('form[action="/account/profile"]');
+  await basic.getByLabel('Display name').fill('Alice Liddell');
+  await Promise.all([page.waitForURL('**/account?done=profile'), basic.getByRole('button', { name: 'Save' }).click()]);
+  assert((await page.getByRole('status').innerText()).includes('Your basic information was saved.'), 'no success message (basic)');
+  assert((await page.getByLabel('Display name').inputValue()) === 'Alice Liddell', 'new display name not shown');
+
+  const ext = page.locator('form[action="/account/fields"]');
+  await ext.getByLabel('Department').fill('Research & Development');
+  await ext.getByLabel('Works remotely').check();
+  await ext.getByLabel('Office').selectOption('Shanghai');
+  await Promise.all([page.waitForURL('**/account?done=fields'), ext.getByRole('button', { name: 'Save' }).click()]);
+  assert((await page.getByRole('status').innerText()).includes('Your extended information was saved.'), 'no success message (fields)');
+  assert((await page.getByLabel('Department').inputValue()) === 'Research & Development', 'new department not shown');
+  assert(await page.getByLabel('Works remotely').isChecked(), 'checkbox not kept');
+  assert((await page.getByLabel('Office').inputValue()) === 'Shanghai', 'choice not kept');
+  assert((await text(page)).includes('Badge number'), 'read-only field not listed');
+  await checkProblems(page, 'account edits');
+}, { fatal: true, always: true });
+
+test('3b. a bad account name is refused with an error next to the field', async () => {
+  const { page } = admin;
+  await visit(page, '/account');
+  const basic = page.locator('form[action="/account/profile"]');
+  await basic.getByLabel('Account name').fill('');
+  await Promise.all([page.waitForURL('**/account/profile'), basic.getByRole('button', { name: 'Save' }).click()]);
+  assert(await page.getByRole('alert').isVisible(), 'no error summary');
+  const input = page.getByLabel('Account name');
+  assert((await input.getAttribute('aria-invalid')) === 'true', 'field not marked invalid');
+  const described = (await input.getAttribute('aria-describedby')) || '';
+  assert(described.includes('in-account-name-err'), `error not linked to the field: ${described}`);
+  for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+    await page.setViewportSize(viewport);
+    await audit(page, `en-account-errors-${vpName}`);
+  }
+  await page.setViewportSize(VIEWPORTS.desktop);
+}, { always: true });
+
+test('4. switch to 简体中文: My Account is in Chinese', async () => {
+  const { page } = admin;
+  await visit(page, '/account');
+  await Promise.all([page.waitForURL((u) => u.pathname === '/account'), page.getByRole('link', { name: '简体中文' }).click()]);
+  assert((await page.getAttribute('html', 'lang')) === 'zh-CN', 'html lang is not zh-CN');
+  assert((await page.locator('h1').innerText()) === '我的账户', 'heading not Chinese');
+  const body = await text(page);
+  for (const s of ['基本信息', '扩展信息', '安全信息', '登录设备', '近期安全活动']) assert(body.includes(s), `missing “${s}”`);
+  assert((await page.getByLabel('显示名称').inputValue()) === 'Alice Liddell', 'display name not shown in Chinese page');
+  assert(await page.getByRole('link', { name: 'English' }).isVisible(), 'no link back to English');
+  await checkProblems(page, 'language switch');
+  // Back to English for what follows.
+  await Promise.all([page.waitForURL((u) => u.pathname === '/account'), page.getByRole('link', { name: 'English' }).click()]);
+  assert((await page.locator('h1').innerText()) === 'My Account', 'could not switch back');
+}, { fatal: true, always: true });
+
+test('4b. switching language keeps the query string (/setup?token=, /login?next=)', async () => {
+  // The switcher builds next= from the path only, so ?token= on /setup is lost and the
+  // one-time setup page becomes "Setup link not valid". Shown here with /login?next=.
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await visit(page, '/login?next=%2Fadmin%2Faudit');
+  await page.getByRole('link', { name: '简体中文' }).click();
+  const u = new URL(page.url());
+  await ctx.close();
+  assert(u.search.includes('next='), `language switch dropped the query string: now at ${u.pathname}${u.search}`);
+});
+
+test('discover ids for the detail pages', async () => {
+  const { page } = admin;
+  await visit(page, '/admin/accounts');
+  const hrefs = await page.locator('main table a').evaluateAll((as) => as.map((a) => [a.textContent.trim(), a.getAttribute('href')]));
+  state.alice = hrefs.find(([t]) => t === 'alice')?.[1];
+  state.bob = hrefs.find(([t]) => t === 'bob')?.[1];
+  await visit(page, '/admin/fields');
+  state.field = await page.getByRole('link', { name: 'Department' }).getAttribute('href');
+  assert(state.alice && state.bob && state.field, `ids not found: ${JSON.stringify(state)}`);
+}, { fatal: true, always: true });
+
+// Every page, both widths, both languages.
+const adminPages = () => [
+  ['account', '/account'],
+  ['account-password', '/account/password'],
+  ['admin', '/admin'],
+  ['admin-accounts', '/admin/accounts'],
+  ['admin-account-self', state.alice],
+  ['admin-account-other', state.bob],
+  ['admin-fields', '/admin/fields'],
+  ['admin-field', state.field],
+  ['admin-settings', '/admin/settings'],
+  ['admin-audit', '/admin/audit'],
+  ['404', '/no/such/page', 404],
+  // Pages newer than this suite's brief: swept when the server has them (else skipped).
+  ['account-email', '/account/email', 200, 'optional'],
+  ['account-mobile', '/account/mobile', 200, 'optional'],
+  ['account-otp', '/account/otp', 200, 'optional'],
+  ['admin-deliveries', '/admin/deliveries', 200, 'optional'],
+];
+const anonPages = [
+  ['login', '/login'],
+  ['setup-gone', '/setup?token=not-a-token', 404],
+  ['404-anon', '/no/such/page', 404],
+  ['password-reset', '/password/reset', 200, 'optional'],
+];
+const absent = new Set();
+
+for (const lang of ['en', 'zh-CN']) {
+  for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+    test(`sweep ${lang} ${vpName}: logged-out pages`, async () => {
+      const ctx = await newContext({ viewport });
+      await setLanguage(ctx, lang);
+      const page = await newPage(ctx);
+      const errors = [];
+      for (const [name, url, status = 200, optional] of anonPages) {
+        try {
+          if (optional && !(await present(page, url))) continue;
+          await visit(page, url, status);
+          assert((await page.getAttribute('html', 'lang')) === lang, `${url} is not in ${lang}`);
+          await audit(page, `${lang}-${name}-${vpName}`);
+        } catch (e) {
+          errors.push(e.message);
+        }
+      }
+      // The logon form showing an error.
+      try {
+        await visit(page, '/login');
+        await page.locator('#in-username').fill('nobody');
+        await page.locator('#in-password').fill('wrong password here');
+        await Promise.all([page.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST'),
+          page.locator('form[action="/login"] button[type=submit]').click()]);
+        await page.waitForLoadState('load');
+        assert(await page.getByRole('alert').isVisible(), 'no error shown for a bad logon');
+        await audit(page, `${lang}-login-error-${vpName}`);
+      } catch (e) {
+        errors.push(e.message);
+      }
+      if (vpName === 'desktop') {
+        await visit(page, '/login');
+        await checkSkipLink(page);
+      }
+      await ctx.close();
+      assert(errors.length === 0, errors.join('\n\n'));
+    });
+
+    test(`sweep ${lang} ${vpName}: logged-on pages`, async () => {
+      const { context, page } = admin;
+      await setLanguage(context, lang);
+      await page.setViewportSize(viewport);
+      const errors = [];
+      for (const [name, url, status = 200, optional] of adminPages()) {
+        try {
+          if (optional && !(await present(page, url))) continue;
+          await visit(page, url, status);
+          assert((await page.getAttribute('html', 'lang')) === lang, `${url} is not in ${lang}`);
+          await audit(page, `${lang}-${name}-${vpName}`);
+        } catch (e) {
+          errors.push(e.message);
+        }
+      }
+      await page.setViewportSize(VIEWPORTS.desktop);
+      await setLanguage(context, 'en');
+      assert(errors.length === 0, errors.join('\n\n'));
+    });
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    stopServer();
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
+let code = 1;
+try {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  const { passed, failed, skipped } = await runAll();
+  if (minorFindings.length) {
+    console.log(`\naxe findings of moderate/minor impact (not failures), ${minorFindings.length}:`);
+    for (const f of minorFindings) console.log(indent(f));
+  }
+  for (const [issue, pages] of knownFindings) {
+    console.log(`\nknown accessibility issue (reported, not counted as a failure): ${issue}\n       seen on: ${pages.join(', ')}`);
+  }
+  if (!FILTER && !STRICT) {
+    for (const k of KNOWN_AXE) {
+      if (!knownFindings.has(k.issue)) console.log(`\nnote: the known axe issue "${k.rule}" was not seen: drop it from KNOWN_AXE`);
+    }
+  }
+  if (absent.size) console.log(`\noptional pages this server does not have (not swept): ${[...absent].join(', ')}`);
+  console.log(`\nscreenshots: ${path.relative(repoRoot, SHOTS)}/  ·  ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (failed && serverLog) console.log(`\n--- server output ---\n${serverLog.trimEnd()}\n--- end of server output ---`);
+  if (skipped) console.log(`${skipped} known issue(s) hit (reported; counted neither passed nor failed)`);
+  console.log(`${passed} passed, ${failed} failed`);
+  code = failed === 0 && passed > 0 ? 0 : 1;
+} catch (e) {
+  console.log(`harness error: ${e && e.stack ? e.stack : e}`);
+  if (serverLog) console.log(`--- server output ---\n${serverLog.trimEnd()}`);
+  console.log('0 passed, 1 failed');
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  stopServer();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(code);
