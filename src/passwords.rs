@@ -1,12 +1,11 @@
 //! Password hashing: argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane), run on
-//! blocking threads and bounded by a semaphore, so logons never starve the page workers.
+//! a few dedicated threads (one per core), so logons never starve the page workers.
 
 use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 use crate::error::Error;
 
@@ -45,34 +44,62 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A small pool of dedicated hashing threads, one per core. Dedicated (rather than
+/// tokio's blocking pool) so that only a few threads ever hold argon2's 19 MiB working
+/// memory: the allocator keeps per-thread arenas, and a growing blocking pool would
+/// keep hundreds of megabytes.
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl Hasher {
-    /// At most one hash per core at a time; more would only queue inside the kernel.
     pub fn new() -> Hasher {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        Hasher {
-            permits: Arc::new(Semaphore::new(cores)),
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..cores {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("latchkey-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        // Hold the lock only to take a job, not while hashing.
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            // A panicking job must not take the thread with it.
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(_) => return, // every Hasher is gone
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password hashing thread");
+            }
         }
+        Hasher { jobs: tx }
     }
 
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let _permit = self
-            .permits
-            .acquire()
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(f());
+            }))
+            .map_err(|_| Error::Internal("the password hashing threads are gone".into()))?;
+        result
             .await
-            .map_err(|_| Error::Internal("hasher closed".into()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
+            .map_err(|_| Error::Internal("a password hashing job failed".into()))
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, Error> {

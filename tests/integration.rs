@@ -6,6 +6,7 @@
 //! as its story needs.
 
 mod support;
+mod factors;
 
 use serde_json::json;
 use support::{Browser, Env, PASSWORD, PASSWORD2, PASSWORD3, Page, set_cookie_header};
