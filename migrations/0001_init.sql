@@ -45,7 +45,7 @@ CREATE TABLE sessions (
     user_agent       TEXT NOT NULL DEFAULT '',
     ip               TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX sessions_account ON sessions(account_id);
+CREATE INDEX sessions_account ON sessions(account_id, last_seen_at);
 
 CREATE TABLE field_definitions (
     id           INTEGER PRIMARY KEY,
