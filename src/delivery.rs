@@ -26,6 +26,14 @@ impl Channel {
             Channel::Sms => "sms",
         }
     }
+
+    /// The form field (and account attribute) an address of this channel goes in.
+    pub fn field(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "mobile",
+        }
+    }
 }
 
 pub struct Mailer {

@@ -5,8 +5,8 @@
 //! Password hashing dominates the cost of these tests, so each logs on only as often
 //! as its story needs.
 
-mod support;
 mod factors;
+mod support;
 
 use serde_json::json;
 use support::{Browser, Env, PASSWORD, PASSWORD2, PASSWORD3, Page, set_cookie_header};

@@ -275,7 +275,7 @@ impl App {
                 sessions: store::sessions::list_for_account(c, account.id, SESSIONS_SHOWN)?,
                 session_count: store::sessions::count_for_account(c, account.id)?,
                 activity: store::audit::for_account(c, account.id, 10)?,
-                factors: super::factors::factors_in(c, &settings, account)?,
+                factors: super::factors::factors_in(c, &settings, &self.delivery, account)?,
                 otp_enabled: settings.flag("mfa.otp"),
             })
         })?)

@@ -67,14 +67,20 @@ impl Method {
 pub fn factors_in(
     c: &rusqlite::Connection,
     settings: &crate::domain::settings::Settings,
+    delivery: &crate::delivery::Delivery,
     account: &Account,
 ) -> Result<Factors, StoreError> {
     let otp_bound = store::factors::otp(c, account.id)?.is_some_and(|o| o.confirmed_at.is_some());
     Ok(Factors {
         otp_bound,
         otp: settings.flag("mfa.otp") && otp_bound,
-        sms: settings.flag("mfa.sms") && account.mobile.is_some(),
-        email: settings.flag("mfa.email") && account.email.is_some(),
+        // A code that cannot be delivered is no factor.
+        sms: settings.flag("mfa.sms")
+            && account.mobile.is_some()
+            && delivery.available(Channel::Sms),
+        email: settings.flag("mfa.email")
+            && account.email.is_some()
+            && delivery.available(Channel::Email),
         recovery_codes_left: store::factors::recovery_codes_left(c, account.id)?,
     })
 }
@@ -108,7 +114,9 @@ fn totp(secret: Vec<u8>, account_name: &str) -> Result<Totp, Error> {
 impl App {
     pub fn factors(&self, account: &Account) -> Result<Factors, Error> {
         let s = self.settings()?;
-        Ok(self.store.read(|c| factors_in(c, &s, account))?)
+        Ok(self
+            .store
+            .read(|c| factors_in(c, &s, &self.delivery, account))?)
     }
 
     pub fn otp_bound(&self, account_id: i64) -> Result<bool, Error> {
@@ -299,7 +307,7 @@ impl App {
         channel: Channel,
         raw: &str,
     ) -> Result<String, Error> {
-        let field = channel.as_str();
+        let field = channel.field();
         let target = match channel {
             Channel::Email => self
                 .normalize_email_input(raw)

@@ -322,12 +322,14 @@ impl App {
         let expired = t - session.last_seen_at > limits.idle_seconds
             || t - session.created_at > limits.absolute_seconds;
         let Some(account) = account.filter(|a| !a.disabled && !expired) else {
-            self.store.write(|tx| store::sessions::delete(tx, session.id))?;
+            self.store
+                .write(|tx| store::sessions::delete(tx, session.id))?;
             return Ok(None);
         };
         // Reads rarely write: the last-seen time moves at most once a minute.
         if t - session.last_seen_at >= TOUCH_EVERY {
-            self.store.write(|tx| store::sessions::touch(tx, session.id, t))?;
+            self.store
+                .write(|tx| store::sessions::touch(tx, session.id, t))?;
         }
         Ok(Some((session, account)))
     }

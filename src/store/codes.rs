@@ -124,10 +124,13 @@ pub fn delete(conn: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Codes sent to an account since `since` (resend throttling).
+/// Codes sent to an account since `since`, used or not (from the delivery record).
 pub fn sent_since(conn: &Connection, account_id: i64, since: i64) -> Result<i64> {
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM codes WHERE account_id = ?1 AND created_at >= ?2")?
+        .prepare_cached(
+            "SELECT count(*) FROM deliveries WHERE account_id = ?1 AND at >= ?2 \
+             AND purpose != 'notice' AND ok = 1",
+        )?
         .query_row(params![account_id, since], |r| r.get(0))?)
 }
 

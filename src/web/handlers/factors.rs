@@ -199,7 +199,7 @@ fn after_binding(
 ) -> Result<Resp, Error> {
     let mut cookie = None;
     let mut next = format!("/account?done={done}");
-    if s.stage == Stage::BindFactor {
+    if s.stage == Stage::BindFactor && app.factors(a)?.any() {
         let (token, stage) = app.advance_session(&req.actor(), s, a, "logon.factor_bound")?;
         cookie = Some(session_cookie(app, &token));
         next = stage_home(stage).to_string();
@@ -227,6 +227,17 @@ pub async fn contact(
     rest: &[&str],
     post: bool,
 ) -> Result<Resp, Error> {
+    // While binding is forced, only the methods that would count may be bound here.
+    if s.stage == Stage::BindFactor {
+        let method = if channel == Channel::Email {
+            Method::Email
+        } else {
+            Method::Sms
+        };
+        if !app.bindable_factors(&app.settings()?).contains(&method) {
+            return Ok(Resp::redirect("/login/bind"));
+        }
+    }
     let purpose = if channel == Channel::Email {
         Purpose::BindEmail
     } else {
@@ -267,7 +278,7 @@ pub async fn contact(
             ),
         },
         ([], true) => {
-            let value = req.form.get(channel.as_str());
+            let value = req.form.get(channel.field());
             let mut result = Ok(());
             if needs_password(app, s)? {
                 result = app.reauthenticate(s, a, req.form.get("password")).await;

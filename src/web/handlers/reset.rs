@@ -28,7 +28,12 @@ pub fn request(app: &Arc<App>, req: &Request) -> Result<Resp, Error> {
         let page = views::factors::reset_request(&req.chrome(), csrf, identifier, &errors);
         return Ok(Resp::html(StatusCode::BAD_REQUEST, page));
     }
-    let flow = crate::tokens::new_token();
+    // The same browser keeps its reset flow, so asking again is throttled like any code.
+    let flow = req
+        .cookie(RESET_COOKIE)
+        .filter(|f| f.len() == 43)
+        .map(str::to_string)
+        .unwrap_or_else(crate::tokens::new_token);
     app.start_reset(req.locale, identifier, &flow, &req.client.ip)?;
     let policy = views::account::policy(req.locale, &app.settings()?.password_policy());
     let page = views::factors::reset_confirm(&req.chrome(), csrf, &policy, &Errors::none());

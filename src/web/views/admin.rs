@@ -562,42 +562,42 @@ pub fn deliveries(
         c,
         &l.t("admin.deliveries"),
         html! {
-            (subnav(l, "/admin/deliveries"))
-            dl.facts {
-                dt { (l.t("deliveries.email")) } dd { (l.t(if email { "deliveries.configured" } else { "deliveries.not_configured" })) }
-                dt { (l.t("deliveries.sms")) } dd { (l.t(if sms { "deliveries.configured" } else { "deliveries.not_configured" })) }
-            }
-@if !list.is_empty() {
-            div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-deliveries" {
-                table {
-                    caption.visually-hidden id="tbl-deliveries" { (l.t("admin.deliveries")) }
-                    thead { tr {
-                        th scope="col" { (l.t("audit.time")) }
-                        th scope="col" { (l.t("deliveries.channel")) }
-                        th scope="col" { (l.t("deliveries.to")) }
-                        th scope="col" { (l.t("audit.account")) }
-                        th scope="col" { (l.t("deliveries.purpose")) }
-                        th scope="col" { (l.t("deliveries.result")) }
-                    } }
-                    tbody {
-                        @for d in list {
-                            tr {
-                                td { (datetime(d.at)) }
-                                td { (d.channel) }
-                                td { (crate::app::factors::mask(&d.target)) }
-                                td { (d.account_name) }
-                                td { (d.purpose) }
-                                td {
-                                    @if d.ok { (l.t("deliveries.ok")) }
-                                    @else { span.tag.bad { (l.t("deliveries.failed")) } " " (d.error) }
+                    (subnav(l, "/admin/deliveries"))
+                    dl.facts {
+                        dt { (l.t("deliveries.email")) } dd { (l.t(if email { "deliveries.configured" } else { "deliveries.not_configured" })) }
+                        dt { (l.t("deliveries.sms")) } dd { (l.t(if sms { "deliveries.configured" } else { "deliveries.not_configured" })) }
+                    }
+        @if !list.is_empty() {
+                    div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-deliveries" {
+                        table {
+                            caption.visually-hidden id="tbl-deliveries" { (l.t("admin.deliveries")) }
+                            thead { tr {
+                                th scope="col" { (l.t("audit.time")) }
+                                th scope="col" { (l.t("deliveries.channel")) }
+                                th scope="col" { (l.t("deliveries.to")) }
+                                th scope="col" { (l.t("audit.account")) }
+                                th scope="col" { (l.t("deliveries.purpose")) }
+                                th scope="col" { (l.t("deliveries.result")) }
+                            } }
+                            tbody {
+                                @for d in list {
+                                    tr {
+                                        td { (datetime(d.at)) }
+                                        td { (d.channel) }
+                                        td { (crate::app::factors::mask(&d.target)) }
+                                        td { (d.account_name) }
+                                        td { (d.purpose) }
+                                        td {
+                                            @if d.ok { (l.t("deliveries.ok")) }
+                                            @else { span.tag.bad { (l.t("deliveries.failed")) } " " (d.error) }
+                                        }
+                                    }
                                 }
                             }
                         }
                     }
-                }
-            }
-            }
-            @if list.is_empty() { p.muted { (l.t("admin.no_results")) } }
-        },
+                    }
+                    @if list.is_empty() { p.muted { (l.t("admin.no_results")) } }
+                },
     )
 }

@@ -152,7 +152,7 @@ pub fn contact(c: &Chrome<'_>, csrf: &str, p: &ContactPage<'_>) -> Markup {
                     ContactStep::Enter { value } => {
                         form.card method="post" action=(base) novalidate {
                             (csrf_field(csrf))
-                            (field(Field::new(p.channel.as_str(), &label).kind(kind).value(value).autocomplete(auto).required(true)
+                            (field(Field::new(p.channel.field(), &label).kind(kind).value(value).autocomplete(auto).required(true)
                                 .hint(Some(&l.t("contact.code_hint"))), p.errors))
                             @if p.needs_password {
                                 (field(Field::new("password", &l.t("reauth.password")).kind("password").autocomplete("current-password").required(true)

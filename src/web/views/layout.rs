@@ -72,7 +72,11 @@ pub fn page(c: &Chrome<'_>, title: &str, content: Markup) -> Markup {
 
 /// The switcher returns to the same page, query included (a setup link keeps its token).
 fn lang_link(l: Locale, path: &str, query: &str) -> String {
-    let here = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+    let here = if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    };
     let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
     format!("/lang?to={}&next={next}", l.code())
 }
@@ -250,7 +254,10 @@ pub fn datetime(t: i64) -> String {
 pub fn rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
