@@ -43,6 +43,18 @@ pub enum Command {
     Settings(SettingsCommand),
     /// Write a consistent copy of the database to FILE (safe while serving)
     Backup { file: PathBuf },
+    /// Connector plugins
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectorCommand {
+    /// List the plugins found (built-in and in plugins_dir), broken ones with the reason
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +204,7 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::User(cmd) => user(App::open(config)?, cmd).await,
         Command::Field(FieldCommand::Add(f)) => field_add(&App::open(config)?, f),
         Command::Settings(cmd) => settings(&App::open(config)?, cmd),
+        Command::Connector(ConnectorCommand::List { json }) => connector_list(&config, json).await,
         Command::Backup { file } => {
             let app = App::open(config)?;
             app.store
@@ -367,6 +380,55 @@ fn settings(app: &App, cmd: SettingsCommand) -> Result<(), Error> {
         SettingsCommand::Set { key, value } => {
             let v = app.set_setting(&Actor::cli(), &key, &value)?;
             println!("{key} = {v}");
+        }
+    }
+    Ok(())
+}
+
+async fn connector_list(config: &Config, json: bool) -> Result<(), Error> {
+    let plugins = crate::plugins::Plugins::load(&config.plugins_dir, &config.plugin_cache_dir())
+        .await
+        .map_err(Error::Internal)?;
+    if json {
+        let mut v: Vec<serde_json::Value> = plugins
+            .list()
+            .iter()
+            .map(|p| {
+                json!({
+                    "id": p.id,
+                    "name": p.name,
+                    "version": p.version,
+                    "api_version": p.api_version,
+                    "sha256": p.sha256,
+                    "source": p.source.to_string(),
+                    "status": "ok",
+                })
+            })
+            .collect();
+        v.extend(plugins.broken().iter().map(|b| {
+            json!({
+                "id": null,
+                "source": b.source.to_string(),
+                "sha256": b.sha256,
+                "status": "broken",
+                "error": b.reason,
+            })
+        }));
+        println!("{}", serde_json::Value::Array(v));
+    } else {
+        for p in plugins.list() {
+            println!(
+                "{:<12} {:<10} api {:<6} {}  {} ({})",
+                p.id,
+                p.version,
+                p.api_version,
+                &p.sha256[..16],
+                p.name,
+                p.source
+            );
+        }
+        for b in plugins.broken() {
+            println!("BROKEN       {}: {}", b.source, b.reason);
         }
     }
     Ok(())

@@ -176,6 +176,11 @@ impl Config {
         Ok(())
     }
 
+    /// Compiled plugin artifacts, keyed by content hash and wasmtime version.
+    pub fn plugin_cache_dir(&self) -> PathBuf {
+        self.data_dir.join("cache").join("plugins")
+    }
+
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("latchkey.db")
     }

@@ -5,6 +5,7 @@
 //! Password hashing dominates the cost of these tests, so each logs on only as often
 //! as its story needs.
 
+mod connectors;
 mod factors;
 mod support;
 

@@ -26,6 +26,8 @@ pub struct App {
     pub hasher: Hasher,
     pub keys: Keys,
     pub delivery: Delivery,
+    /// Connector plugins; loaded by `serve` (the CLI loads them only when it needs them).
+    pub plugins: Option<crate::plugins::Plugins>,
     settings_cache: Mutex<Option<(Instant, Settings)>>,
 }
 
@@ -73,6 +75,7 @@ impl App {
             hasher: Hasher::new(),
             keys,
             delivery,
+            plugins: None,
             settings_cache: Mutex::new(None),
         })
     }

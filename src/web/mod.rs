@@ -23,7 +23,21 @@ const MAX_BODY: u64 = 64 * 1024;
 const STYLESHEET: &str = include_str!("style.css");
 
 /// Runs the portal until Ctrl-C / SIGTERM.
-pub async fn serve(app: App) -> Result<(), Error> {
+pub async fn serve(mut app: App) -> Result<(), Error> {
+    // Plugins load before the port opens: /healthz answering means they are loaded.
+    let plugins =
+        crate::plugins::Plugins::load(&app.config.plugins_dir, &app.config.plugin_cache_dir())
+            .await
+            .map_err(Error::Internal)?;
+    for b in plugins.broken() {
+        println!("Connector plugin skipped: {}: {}", b.source, b.reason);
+    }
+    tracing::info!(
+        loaded = plugins.list().len(),
+        broken = plugins.broken().len(),
+        "plugins loaded"
+    );
+    app.plugins = Some(plugins);
     let app = Arc::new(app);
     let listener = tokio::net::TcpListener::bind(app.config.listen)
         .await
