@@ -298,7 +298,12 @@ async fn user(app: App, cmd: UserCommand) -> Result<(), Error> {
                     .filter_map(|(d, v)| v.as_ref().map(|v| (d.spec.key.clone(), json!(v))))
                     .collect();
                 v["fields"] = serde_json::Value::Object(map);
-                v["bindings"] = json!([]);
+                let bindings: Vec<serde_json::Value> = app
+                    .bindings_of(a.id)?
+                    .iter()
+                    .map(|b| json!({"connector": b.connector_id, "subject": b.subject, "kind": b.kind.as_str()}))
+                    .collect();
+                v["bindings"] = json!(bindings);
                 let mut factors = Vec::new();
                 if app.otp_bound(a.id)? {
                     factors.push("otp");

@@ -133,6 +133,43 @@ impl App {
             })?;
             return Err(invalid_credentials());
         };
+        let logon = self
+            .logon_account_with(&account, client, "password", old_token, |tx| {
+                store::throttle::clear(tx, &name_key)?;
+                store::throttle::clear(tx, &throttle_key_for_account(account.id))?;
+                Ok(())
+            })
+            .await?;
+        Ok(logon)
+    }
+
+    /// Logs an account on after its first factor passed (password or a bound identity):
+    /// refuses disabled accounts, then applies the second-factor rules.
+    pub async fn logon_account(
+        &self,
+        account: &Account,
+        client: &Client,
+        how: &str,
+    ) -> Result<NewLogon, Error> {
+        self.logon_account_with(account, client, how, None, |_| Ok(()))
+            .await
+    }
+
+    async fn logon_account_with(
+        &self,
+        account: &Account,
+        client: &Client,
+        how: &str,
+        old_token: Option<&str>,
+        also: impl FnOnce(&rusqlite::Connection) -> Result<(), Error>,
+    ) -> Result<NewLogon, Error> {
+        let settings = self.settings()?;
+        let t = now();
+        let actor = Actor {
+            id: None,
+            name: String::new(),
+            ip: client.ip.clone(),
+        };
         if account.disabled {
             self.audit(
                 &actor,
@@ -146,8 +183,7 @@ impl App {
                 "this account is disabled; contact your administrator",
             ));
         }
-        let stage = self.stage_after_password(&settings, &account, t)?;
-        if stage.is_none() {
+        let Some(stage) = self.stage_after_password(&settings, account, t)? else {
             self.audit(
                 &actor,
                 "logon.refused",
@@ -159,11 +195,9 @@ impl App {
                 "err.bind_too_late",
                 "your account needs a second factor; ask your administrator to set one up",
             ));
-        }
-        let stage = stage.unwrap_or(Stage::Active);
-        let logon = self.store.write(|tx| {
-            store::throttle::clear(tx, &name_key)?;
-            store::throttle::clear(tx, &throttle_key_for_account(account.id))?;
+        };
+        self.store.write(|tx| {
+            also(tx)?;
             store::accounts::touch_logon(tx, account.id, t)?;
             let actor = Actor {
                 id: Some(account.id),
@@ -171,20 +205,19 @@ impl App {
                 ip: client.ip.clone(),
             };
             let detail = if stage == Stage::PasswordExpired {
-                "password expired"
+                format!("{how}; password expired")
             } else {
-                "password"
+                how.to_string()
             };
             audit(
                 tx,
                 &actor,
                 "logon",
                 Some((account.id, &account.label())),
-                detail,
+                &detail,
             )?;
-            start_session(tx, &account, stage, client, old_token)
-        })?;
-        Ok(logon)
+            start_session(tx, account, stage, client, old_token)
+        })
     }
 
     /// Where a password logon leads: the second factor when required and bound; binding

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod factors;
+pub mod federation;
 pub mod fields;
 pub mod logon;
 pub mod reset;

@@ -220,7 +220,61 @@ impl host::Host for HostState {
     }
 }
 
+/// Which connector instance a call is for.
+pub struct Call<'a> {
+    pub connector: &'a str,
+    pub plugin: &'a str,
+    pub settings: &'a [(String, String)],
+    pub allow_http: bool,
+}
+
+pub struct BeginRequest {
+    pub state: String,
+    pub nonce: String,
+    pub pkce_challenge: String,
+    pub redirect_uri: String,
+}
+
+pub struct CompleteRequest {
+    pub query: Vec<(String, String)>,
+    pub pkce_verifier: String,
+    pub nonce: String,
+    pub redirect_uri: String,
+}
+
+/// An external identity as the provider vouches for it.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub subject: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub mobile: Option<String>,
+    pub mobile_verified: bool,
+    pub account_name_hint: Option<String>,
+}
+
+fn connector_error(e: plugin::ConnectorError) -> CallError {
+    let message: String = e.message.chars().take(300).collect();
+    CallError {
+        message: if message.trim().is_empty() {
+            "the sign-in service refused".into()
+        } else {
+            message
+        },
+        detail: format!(
+            "{:?}: {}",
+            e.kind,
+            e.detail.chars().take(1000).collect::<String>()
+        ),
+    }
+}
+
+/// Calls of one connector that may run at once.
+const PER_CONNECTOR_CALLS: usize = 16;
+
 pub struct Plugins {
+    concurrency: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     engine: Engine,
     loaded: HashMap<String, Loaded>,
     order: Vec<String>,
@@ -267,6 +321,7 @@ impl Plugins {
             })
             .map_err(|e| format!("cannot start the epoch thread: {e}"))?;
         let mut plugins = Plugins {
+            concurrency: Mutex::new(HashMap::new()),
             engine,
             loaded: HashMap::new(),
             order: Vec::new(),
@@ -469,6 +524,119 @@ impl Plugins {
 
     pub fn get(&self, id: &str) -> Option<&PluginInfo> {
         self.loaded.get(id).map(|l| &l.info)
+    }
+
+    /// The outbound policy of one connector instance: the hosts of its URL settings and
+    /// of the plugin's declared hosts.
+    fn policy(
+        &self,
+        info: &PluginInfo,
+        settings: &[(String, String)],
+        allow_http: bool,
+    ) -> egress::Policy {
+        let mut p = egress::Policy {
+            allow_http,
+            ..Default::default()
+        };
+        for spec in info.settings.iter().filter(|s| s.kind == SettingKind::Url) {
+            let value = settings
+                .iter()
+                .find(|(k, _)| *k == spec.key)
+                .map(|(_, v)| v.clone())
+                .or_else(|| spec.default.clone());
+            if let Some(v) = value {
+                p.allow_url(&v);
+            }
+        }
+        for h in &info.outbound_hosts {
+            p.allow_url(h);
+        }
+        p
+    }
+
+    fn loaded(&self, plugin_id: &str) -> Result<&Loaded, CallError> {
+        self.loaded.get(plugin_id).ok_or_else(|| CallError {
+            message: "this sign-in method is not available".into(),
+            detail: format!("no plugin {plugin_id:?} is loaded"),
+        })
+    }
+
+    /// Starts a sign-in: the URL to send the browser to.
+    pub async fn begin(&self, call: &Call<'_>, request: BeginRequest) -> Result<String, CallError> {
+        let loaded = self.loaded(call.plugin)?;
+        let policy = self.policy(&loaded.info, call.settings, call.allow_http);
+        let settings = call.settings.to_vec();
+        let req = plugin::BeginRequest {
+            state: request.state,
+            nonce: request.nonce,
+            pkce_challenge: request.pkce_challenge,
+            redirect_uri: request.redirect_uri,
+        };
+        let _permit = self.permit(call.connector).await;
+        let r = self
+            .run(&loaded.pre, call.connector, policy, move |inst, store| {
+                Box::pin(async move {
+                    inst.latchkey_connector_plugin()
+                        .call_begin(store, &settings, &req)
+                        .await
+                })
+            })
+            .await?;
+        r.map_err(connector_error)
+    }
+
+    /// Finishes a sign-in from the callback: the identity the provider vouches for.
+    pub async fn complete(
+        &self,
+        call: &Call<'_>,
+        request: CompleteRequest,
+    ) -> Result<Identity, CallError> {
+        let loaded = self.loaded(call.plugin)?;
+        let policy = self.policy(&loaded.info, call.settings, call.allow_http);
+        let settings = call.settings.to_vec();
+        let req = plugin::CompleteRequest {
+            query: request.query,
+            pkce_verifier: request.pkce_verifier,
+            nonce: request.nonce,
+            redirect_uri: request.redirect_uri,
+        };
+        let _permit = self.permit(call.connector).await;
+        let r = self
+            .run(&loaded.pre, call.connector, policy, move |inst, store| {
+                Box::pin(async move {
+                    inst.latchkey_connector_plugin()
+                        .call_complete(store, &settings, &req)
+                        .await
+                })
+            })
+            .await?;
+        let id = r.map_err(connector_error)?;
+        if id.subject.is_empty() || id.subject.len() > 512 {
+            return Err(CallError {
+                message: "the sign-in service sent an unusable answer".into(),
+                detail: format!("subject of {} bytes", id.subject.len()),
+            });
+        }
+        Ok(Identity {
+            subject: id.subject,
+            display_name: id.display_name,
+            email: id.email,
+            email_verified: id.email_verified,
+            mobile: id.mobile,
+            mobile_verified: id.mobile_verified,
+            account_name_hint: id.account_name_hint,
+        })
+    }
+
+    /// At most `PER_CONNECTOR_CALLS` calls of one connector run at once.
+    async fn permit(&self, connector: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let sem = {
+            let mut map = self.concurrency.lock().ok()?;
+            map.entry(connector.to_string())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(PER_CONNECTOR_CALLS)))
+                .clone()
+        };
+        sem.acquire_owned().await.ok()
     }
 
     /// Asks a plugin to check an instance's settings.

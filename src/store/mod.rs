@@ -4,10 +4,12 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bindings;
 pub mod codes;
 pub mod deliveries;
 pub mod factors;
 pub mod fields;
+pub mod flows;
 pub mod meta;
 pub mod sessions;
 pub mod settings;
@@ -25,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_factors",
         include_str!("../../migrations/0002_factors.sql"),
+    ),
+    (
+        "0003_bindings",
+        include_str!("../../migrations/0003_bindings.sql"),
     ),
 ];
 
@@ -79,6 +85,12 @@ fn unique_subject(msg: &str) -> &'static str {
         "field value"
     } else if msg.contains("field_definitions.key") {
         "field key"
+    } else if msg.contains("bindings.connector_id, bindings.subject") {
+        "external identity"
+    } else if msg.contains("bindings.account_id, bindings.connector_id") {
+        "connector binding"
+    } else if msg.contains("bindings.account_id") {
+        "automatic binding"
     } else {
         "value"
     }

@@ -222,6 +222,10 @@ async fn dispatch(app: &Arc<App>, req: &mut Request) -> Result<Resp, Error> {
         ["password", "reset", "confirm"] if post => handlers::reset::confirm(app, req).await,
         ["setup"] if get => handlers::auth::setup_page(app, req),
         ["setup"] if post => handlers::auth::setup(app, req).await,
+        ["connectors", id, action] => {
+            let (id, action) = (id.to_string(), action.to_string());
+            handlers::connectors::route(app, req, &id, &action, post).await
+        }
         ["account", rest @ ..] if get || post => {
             handlers::account::route(app, req, rest, post).await
         }

@@ -13,6 +13,7 @@ pub const SESSION_COOKIE: &str = "lk_session";
 pub const CSRF_COOKIE: &str = "lk_csrf";
 pub const LANG_COOKIE: &str = "lk_lang";
 pub const RESET_COOKIE: &str = "lk_reset";
+pub const FLOW_COOKIE: &str = "lk_flow";
 
 /// Submitted form fields (or query parameters), in order, repeated names kept.
 #[derive(Debug, Clone, Default)]

@@ -11,6 +11,9 @@ pub struct Resp {
     pub cookies: Vec<String>,
     /// Static assets may be cached; pages never are (they hold personal data).
     pub cacheable: bool,
+    /// An origin this answer's redirect may take a form submission to (a POST that
+    /// starts a sign-in at an identity provider); CSP `form-action` covers redirects.
+    pub form_action_origin: Option<String>,
 }
 
 impl Resp {
@@ -22,6 +25,7 @@ impl Resp {
             location: None,
             cookies: Vec::new(),
             cacheable: false,
+            form_action_origin: None,
         }
     }
 
@@ -37,6 +41,7 @@ impl Resp {
             location: None,
             cookies: Vec::new(),
             cacheable: false,
+            form_action_origin: None,
         }
     }
 
@@ -49,6 +54,7 @@ impl Resp {
             location: Some(to.to_string()),
             cookies: Vec::new(),
             cacheable: false,
+            form_action_origin: None,
         }
     }
 
@@ -75,21 +81,24 @@ impl Resp {
                 h.append(header::SET_COOKIE, v);
             }
         }
-        security_headers(h, self.cacheable);
+        security_headers(h, self.cacheable, self.form_action_origin.as_deref());
         r
     }
 }
 
 /// The one place security headers are set. No inline script or style anywhere, so the
 /// policy can forbid both.
-fn security_headers(h: &mut warp::http::HeaderMap, cacheable: bool) {
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+fn security_headers(h: &mut warp::http::HeaderMap, cacheable: bool, form_origin: Option<&str>) {
+    const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    let csp = match form_origin {
+        Some(o) => HeaderValue::from_str(
+            &CSP.replace("form-action 'self'", &format!("form-action 'self' {o}")),
+        )
+        .unwrap_or(HeaderValue::from_static(CSP)),
+        None => HeaderValue::from_static(CSP),
+    };
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -77,6 +77,28 @@ fn show(
         has_factor: o.factors.any(),
         recovery_left: o.factors.recovery_codes_left,
     };
+    let bindings = app.bindings_of(account.id)?;
+    let connectors: Vec<views::account::ConnectorRow> = app
+        .usable_connectors()
+        .into_iter()
+        .filter_map(|c| {
+            let b = bindings.iter().find(|b| b.connector_id == c.id);
+            // Offered when binding is on; always listed once bound.
+            (c.bind || b.is_some()).then(|| views::account::ConnectorRow {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                binding: b.map(|b| {
+                    let shown = if b.display.is_empty() {
+                        b.subject.clone()
+                    } else {
+                        b.display.clone()
+                    };
+                    (shown, b.kind == crate::store::bindings::Kind::Auto)
+                }),
+            })
+        })
+        .collect();
+    let needs_password = !app.recently_authenticated(session)?;
     let page = views::account::account(
         &req.chrome(),
         &session.csrf_token,
@@ -95,6 +117,8 @@ fn show(
                 None
             },
             security,
+            connectors: &connectors,
+            needs_password,
         },
     );
     Ok(Resp::html(status, page))

@@ -258,6 +258,17 @@ fn account(
         is_self: me.id == id,
         otp_bound: app.otp_bound(id)?,
         recovery_left: app.factors(&account)?.recovery_codes_left,
+        bindings: app
+            .bindings_of(id)?
+            .into_iter()
+            .map(|b| {
+                (
+                    b.connector_id,
+                    b.subject,
+                    b.kind == crate::store::bindings::Kind::Auto,
+                )
+            })
+            .collect(),
     };
     Ok(Resp::html(
         status,

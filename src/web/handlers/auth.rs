@@ -59,6 +59,7 @@ pub fn login_page(app: &App, req: &Request) -> Result<Resp, Error> {
         &next,
         &Errors::none(),
         req.flash(),
+        &login_connectors(app),
     );
     Ok(with_csrf_cookie(app, Resp::page(page), new))
 }
@@ -87,8 +88,15 @@ pub async fn login(app: &App, req: &Request) -> Result<Resp, Error> {
         Err(Error::Form(problems)) => {
             let errors = Errors::from_problems(req.locale, &problems);
             let csrf = req.csrf_token().unwrap_or_default();
-            let page =
-                views::auth::login(&req.chrome(), csrf, username.trim(), &next, &errors, None);
+            let page = views::auth::login(
+                &req.chrome(),
+                csrf,
+                username.trim(),
+                &next,
+                &errors,
+                None,
+                &login_connectors(app),
+            );
             Ok(Resp::html(StatusCode::UNAUTHORIZED, page))
         }
         Err(e) => Err(e),
@@ -188,4 +196,13 @@ pub fn switch_language(app: &App, req: &Request) -> Resp {
         )),
         None => Resp::redirect(&next),
     }
+}
+
+/// The connectors offered on the logon page: (id, name).
+fn login_connectors(app: &App) -> Vec<(String, String)> {
+    app.usable_connectors()
+        .into_iter()
+        .filter(|c| c.login)
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect()
 }

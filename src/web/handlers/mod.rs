@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod connectors;
 pub mod factors;
 pub mod reset;
 
@@ -38,6 +39,8 @@ impl Request {
     /// The flash message named by `?done=…`, if it is one we know.
     pub fn flash(&self) -> Option<&'static str> {
         const KNOWN: &[&str] = &[
+            "bound",
+            "unbound",
             "profile",
             "fields",
             "password",
@@ -70,6 +73,8 @@ impl Request {
             "email" => "flash.email",
             "sms" => "flash.mobile",
             "reset_done" => "flash.reset_done",
+            "bound" => "flash.bound",
+            "unbound" => "flash.unbound",
             _ => "flash.saved",
         })
     }

@@ -47,6 +47,16 @@ pub struct AccountPage<'a> {
     pub submitted: Option<&'a Params>,
     pub flash: Option<&'a str>,
     pub security: SecuritySummary,
+    pub connectors: &'a [ConnectorRow],
+    /// Binding needs the password again (the logon is older than the reauth window).
+    pub needs_password: bool,
+}
+
+/// One connector on My Account: bound (what to show, automatic?) or not.
+pub struct ConnectorRow {
+    pub id: String,
+    pub name: String,
+    pub binding: Option<(String, bool)>,
 }
 
 /// The second-factor facts My Account shows.
@@ -161,7 +171,41 @@ pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
             }
             section aria-labelledby="idp-h" {
                 h2 #idp-h { (l.t("account.third_party")) }
-                p.muted { (l.t("account.no_connectors")) }
+                @if p.connectors.is_empty() {
+                    p.muted { (l.t("account.no_connectors")) }
+                } @else {
+                    ul.bindings {
+                        @for c in p.connectors {
+                            li {
+                                strong { (c.name) }
+                                @match &c.binding {
+                                    Some((shown, true)) => {
+                                        " · " (shown) " · " span.tag { (l.t("binding.auto")) }
+                                    }
+                                    Some((shown, false)) => {
+                                        " · " (shown) " · "
+                                        form.inline method="post" action=(format!("/connectors/{}/unbind", c.id)) {
+                                            (csrf_field(csrf))
+                                            button.secondary type="submit" aria-label=(format!("{} {}", l.t("binding.unbind"), c.name)) { (l.t("binding.unbind")) }
+                                        }
+                                    }
+                                    None => {
+                                        " · " span.muted { (l.t("account.not_bound")) } " "
+                                        form.inline method="post" action=(format!("/connectors/{}/bind", c.id)) {
+                                            (csrf_field(csrf))
+                                            @if p.needs_password {
+                                                @let pid = format!("bind-pw-{}", c.id);
+                                                label for=(pid) { (l.t("reauth.password")) }
+                                                input id=(pid) type="password" name="password" autocomplete="current-password" required;
+                                            }
+                                            button.secondary type="submit" aria-label=(format!("{} {}", l.t("binding.bind"), c.name)) { (l.t("binding.bind")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             section aria-labelledby="sess-h" {
                 h2 #sess-h { (l.t("account.sessions")) }

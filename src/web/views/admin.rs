@@ -151,6 +151,8 @@ pub struct AccountDetail<'a> {
     pub is_self: bool,
     pub otp_bound: bool,
     pub recovery_left: i64,
+    /// (connector, subject, automatic?)
+    pub bindings: Vec<(String, String, bool)>,
 }
 
 pub fn account(c: &Chrome<'_>, csrf: &str, d: &AccountDetail<'_>) -> Markup {
@@ -174,7 +176,15 @@ pub fn account(c: &Chrome<'_>, csrf: &str, d: &AccountDetail<'_>) -> Markup {
                 dt { (l.t("admin.created")) } dd { (datetime(a.created_at)) }
                 dt { (l.t("admin.last_logon")) } dd { @if let Some(t) = a.last_logon_at { (datetime(t)) } @else { (l.t("admin.never")) } }
                 dt { (l.t("admin.sessions")) } dd { (d.sessions) }
-                dt { (l.t("account.third_party")) } dd { span.muted { (l.t("admin.no_bindings")) } }
+                dt { (l.t("account.third_party")) }
+                dd {
+                    @if d.bindings.is_empty() { span.muted { (l.t("admin.no_bindings")) } }
+                    @for (connector, subject, auto) in &d.bindings {
+                        (connector) ": " code { (subject) } " "
+                        span.tag { (l.t(if *auto { "binding.auto" } else { "binding.manual" })) }
+                        br;
+                    }
+                }
                 dt { (l.t("admin.factors")) }
                 dd {
                     @if d.otp_bound { (l.t("account.otp")) } @else { span.muted { (l.t("admin.no_otp")) } }

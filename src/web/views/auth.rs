@@ -11,6 +11,7 @@ pub fn login(
     next: &str,
     errors: &Errors,
     flash: Option<&str>,
+    connectors: &[(String, String)],
 ) -> Markup {
     let l = c.locale;
     page(
@@ -33,6 +34,16 @@ pub fn login(
                 button type="submit" { (l.t("login.submit")) }
             }
             p { a href="/password/reset" { (l.t("login.forgot")) } }
+            @if !connectors.is_empty() {
+                section aria-labelledby="fed-h" {
+                    h2 #fed-h { (l.t("login.other_ways")) }
+                    ul.tiles {
+                        @for (id, name) in connectors {
+                            li { a href=(format!("/connectors/{id}/login")) { (l.t("login.with")) " " (name) } }
+                        }
+                    }
+                }
+            }
         },
     )
 }

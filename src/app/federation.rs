@@ -1,0 +1,432 @@
+//! Federated logon and binding through connector instances (`[[connectors]]`).
+//! Pending sign-ins live in `login_flows` (single use, 10 minutes, bound to the browser);
+//! the binding rules of PRODUCT.md live here and in the schema.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use super::logon::{Client, NewLogon};
+use super::{Actor, App, audit, now};
+use crate::config::{ConnectorConfig, MatchBy};
+use crate::domain::account::{Account, Identifier, validate_account_name};
+use crate::error::Error;
+use crate::plugins::{BeginRequest, Call, CompleteRequest, Identity};
+use crate::store::bindings::Kind;
+use crate::store::{self, StoreError};
+use crate::tokens;
+
+const FLOW_TTL: i64 = 600;
+
+/// Why a sign-in is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Login,
+    Bind(i64),
+}
+
+/// Where a finished sign-in leads.
+pub enum Outcome {
+    LoggedOn(Box<NewLogon>),
+    Bound { connector: String },
+}
+
+/// A refusal the user reads: a translation key and its English text.
+fn refuse(key: &'static str, english: &str) -> Error {
+    Error::form("connector", key, english)
+}
+
+fn setting_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl App {
+    pub fn connector_config(&self, id: &str) -> Option<&ConnectorConfig> {
+        self.config.connectors.iter().find(|c| c.id == id)
+    }
+
+    /// Enabled connector instances whose plugin is loaded.
+    pub fn usable_connectors(&self) -> Vec<&ConnectorConfig> {
+        let Some(plugins) = &self.plugins else {
+            return Vec::new();
+        };
+        self.config
+            .connectors
+            .iter()
+            .filter(|c| plugins.get(&c.plugin).is_some())
+            .collect()
+    }
+
+    fn call<'a>(&self, c: &'a ConnectorConfig, settings: &'a [(String, String)]) -> Call<'a> {
+        Call {
+            connector: &c.id,
+            plugin: &c.plugin,
+            settings,
+            allow_http: c.allow_http,
+        }
+    }
+
+    fn instance_settings(c: &ConnectorConfig) -> Vec<(String, String)> {
+        c.settings
+            .iter()
+            .map(|(k, v)| (k.clone(), setting_text(v)))
+            .collect()
+    }
+
+    pub fn redirect_uri(&self, connector_id: &str) -> String {
+        format!(
+            "{}/connectors/{connector_id}/callback",
+            self.config.base_url()
+        )
+    }
+
+    /// Starts a sign-in at connector `id`: stores the flow and returns the IdP URL.
+    /// `browser_token` goes into the `lk_flow` cookie; only its hash is stored.
+    pub async fn begin_federation(
+        &self,
+        id: &str,
+        purpose: Purpose,
+        browser_token: &str,
+    ) -> Result<String, Error> {
+        let c = self
+            .connector_config(id)
+            .filter(|c| match purpose {
+                Purpose::Login => c.login,
+                Purpose::Bind(_) => c.bind,
+            })
+            .ok_or_else(|| Error::NotFound(format!("connector {id}")))?;
+        let plugins = self
+            .plugins
+            .as_ref()
+            .ok_or_else(|| Error::NotFound("plugins".into()))?;
+        let state = hex::encode({
+            let mut b = [0u8; 16];
+            tokens::fill_random(&mut b);
+            b
+        });
+        let nonce = tokens::new_token();
+        let verifier = tokens::new_token();
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let redirect_uri = self.redirect_uri(id);
+        let settings = Self::instance_settings(c);
+        let url = plugins
+            .begin(
+                &self.call(c, &settings),
+                BeginRequest {
+                    state: state.clone(),
+                    nonce: nonce.clone(),
+                    pkce_challenge: challenge,
+                    redirect_uri: redirect_uri.clone(),
+                },
+            )
+            .await
+            .map_err(|e| {
+                tracing::warn!(connector = %id, detail = %e.detail, "connector begin failed");
+                Error::form("connector", "err.connector_failed", e.message)
+            })?;
+        let parsed = url::Url::parse(&url)
+            .map_err(|_| refuse("err.connector_failed", "the connector gave an invalid URL"))?;
+        if !matches!(parsed.scheme(), "https" | "http")
+            || (parsed.scheme() == "http" && !c.allow_http)
+        {
+            return Err(refuse(
+                "err.connector_failed",
+                "the connector gave an unsafe URL",
+            ));
+        }
+        let t = now();
+        self.store.write(|tx| {
+            store::flows::insert(
+                tx,
+                &store::flows::Flow {
+                    state,
+                    browser_hash: tokens::hash_token(browser_token),
+                    connector_id: id.to_string(),
+                    purpose: match purpose {
+                        Purpose::Login => "login".into(),
+                        Purpose::Bind(_) => "bind".into(),
+                    },
+                    account_id: match purpose {
+                        Purpose::Login => None,
+                        Purpose::Bind(a) => Some(a),
+                    },
+                    nonce,
+                    pkce_verifier: verifier,
+                    redirect_uri,
+                    expires_at: t + FLOW_TTL,
+                },
+                t,
+            )
+        })?;
+        Ok(url)
+    }
+
+    /// Finishes a sign-in from the IdP's callback.
+    pub async fn complete_federation(
+        &self,
+        id: &str,
+        query: Vec<(String, String)>,
+        browser_token: Option<&str>,
+        client: &Client,
+    ) -> Result<Outcome, Error> {
+        let state = query
+            .iter()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        // Single use: the flow is gone from here on, whatever happens next.
+        let flow = self.store.write(|tx| store::flows::take(tx, &state))?;
+        let flow = flow
+            .filter(|f| f.connector_id == id && f.expires_at >= now())
+            .filter(|f| browser_token.is_some_and(|t| tokens::hash_token(t) == f.browser_hash))
+            .ok_or_else(|| {
+                refuse(
+                    "err.flow_invalid",
+                    "this sign-in has expired or was started in another browser",
+                )
+            })?;
+        let c = self
+            .connector_config(id)
+            .ok_or_else(|| Error::NotFound(format!("connector {id}")))?;
+        let plugins = self
+            .plugins
+            .as_ref()
+            .ok_or_else(|| Error::NotFound("plugins".into()))?;
+        let settings = Self::instance_settings(c);
+        let actor = Actor {
+            id: None,
+            name: String::new(),
+            ip: client.ip.clone(),
+        };
+        let identity = plugins
+            .complete(
+                &self.call(c, &settings),
+                CompleteRequest {
+                    query,
+                    pkce_verifier: flow.pkce_verifier,
+                    nonce: flow.nonce,
+                    redirect_uri: flow.redirect_uri,
+                },
+            )
+            .await
+            .map_err(|e| {
+                tracing::warn!(connector = %id, detail = %e.detail, "connector sign-in failed");
+                Error::form("connector", "err.connector_failed", e.message)
+            })?;
+        match flow.account_id {
+            Some(account_id) if flow.purpose == "bind" => {
+                self.bind_identity(&actor, account_id, c, &identity)?;
+                Ok(Outcome::Bound {
+                    connector: id.to_string(),
+                })
+            }
+            _ => self
+                .logon_identity(&actor, c, &identity, client)
+                .await
+                .map(|l| Outcome::LoggedOn(Box::new(l))),
+        }
+    }
+
+    fn bind_identity(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        c: &ConnectorConfig,
+        identity: &Identity,
+    ) -> Result<(), Error> {
+        self.store.write(|tx| {
+            let account = store::accounts::require(tx, account_id)?;
+            if let Some(b) = store::bindings::by_subject(tx, &c.id, &identity.subject)? {
+                return Err(if b.account_id == account_id {
+                    refuse(
+                        "err.already_bound",
+                        "this identity is already bound to your account",
+                    )
+                } else {
+                    refuse(
+                        "err.identity_taken",
+                        "this identity is bound to another account",
+                    )
+                });
+            }
+            let display = identity
+                .display_name
+                .clone()
+                .or_else(|| identity.email.clone())
+                .unwrap_or_default();
+            store::bindings::insert(
+                tx,
+                account_id,
+                &c.id,
+                &identity.subject,
+                Kind::Manual,
+                &display,
+                now(),
+            )
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => refuse(
+                    "err.already_bound_connector",
+                    "your account is already bound to this sign-in service",
+                ),
+                other => Error::from(other),
+            })?;
+            let actor = Actor {
+                id: Some(account_id),
+                name: account.label(),
+                ip: actor.ip.clone(),
+            };
+            audit(
+                tx,
+                &actor,
+                "binding.create",
+                Some((account_id, &account.label())),
+                &format!("{} (manual)", c.id),
+            )
+        })
+    }
+
+    async fn logon_identity(
+        &self,
+        actor: &Actor,
+        c: &ConnectorConfig,
+        identity: &Identity,
+        client: &Client,
+    ) -> Result<NewLogon, Error> {
+        let bound = self
+            .store
+            .read(|tx| store::bindings::by_subject(tx, &c.id, &identity.subject))?;
+        let account_id = match bound {
+            Some(b) => b.account_id,
+            None if c.provision => self.provision(actor, c, identity)?,
+            None => {
+                self.audit(
+                    actor,
+                    "logon.federated_refused",
+                    None,
+                    &format!("{}: unknown identity", c.id),
+                )?;
+                return Err(refuse(
+                    "err.identity_unknown",
+                    "no account is bound to this identity",
+                ));
+            }
+        };
+        let account = self.account(account_id)?;
+        self.logon_account(&account, client, &format!("via {}", c.id))
+            .await
+    }
+
+    /// Links (per `match_by`, only with attributes the IdP vouches for) or creates an
+    /// account for an unknown identity, bound automatically.
+    fn provision(
+        &self,
+        actor: &Actor,
+        c: &ConnectorConfig,
+        identity: &Identity,
+    ) -> Result<i64, Error> {
+        let region = self.config.phone_region.clone();
+        self.store.write(|tx| {
+            let candidate: Option<Identifier> = match c.match_by {
+                MatchBy::Email if identity.email_verified => identity.email.as_deref().map(|e| Identifier::Email(e.to_lowercase())),
+                MatchBy::Mobile if identity.mobile_verified => identity
+                    .mobile
+                    .as_deref()
+                    .and_then(|m| crate::domain::contact::normalize_mobile(m, &region).ok())
+                    .map(Identifier::Mobile),
+                MatchBy::AccountName => identity.account_name_hint.clone().map(Identifier::AccountName),
+                _ => None,
+            };
+            if let Some(ident) = candidate
+                && let Some(existing) = store::accounts::find(tx, &ident)?
+            {
+                let auto_elsewhere = store::bindings::for_account(tx, existing.id)?.iter().any(|b| b.kind == Kind::Auto);
+                if auto_elsewhere {
+                    return Err(refuse("err.auto_elsewhere", "the matching account is already bound automatically to another sign-in service"));
+                }
+                store::bindings::insert(tx, existing.id, &c.id, &identity.subject, Kind::Auto, identity.display_name.as_deref().unwrap_or(""), now())?;
+                audit(tx, actor, "binding.create", Some((existing.id, &existing.label())), &format!("{} (automatic, matched)", c.id))?;
+                return Ok(existing.id);
+            }
+            // A new account. Taken or invalid names, emails and mobiles are left empty.
+            let name = identity
+                .account_name_hint
+                .as_deref()
+                .and_then(|h| validate_account_name(h).ok())
+                .filter(|n| matches!(store::accounts::find(tx, &Identifier::AccountName(n.clone())), Ok(None)));
+            let email = identity
+                .email
+                .as_deref()
+                .filter(|_| identity.email_verified)
+                .and_then(|e| crate::domain::contact::normalize_email(e).ok())
+                .filter(|e| matches!(store::accounts::find(tx, &Identifier::Email(e.clone())), Ok(None)));
+            let mobile = identity
+                .mobile
+                .as_deref()
+                .filter(|_| identity.mobile_verified)
+                .and_then(|m| crate::domain::contact::normalize_mobile(m, &region).ok())
+                .filter(|m| matches!(store::accounts::find(tx, &Identifier::Mobile(m.clone())), Ok(None)));
+            let display: String = identity.display_name.clone().unwrap_or_default().chars().filter(|c| !c.is_control()).take(128).collect();
+            let id = store::accounts::insert(
+                tx,
+                &store::accounts::NewAccount {
+                    account_name: name.as_deref(),
+                    display_name: &display,
+                    email: email.as_deref(),
+                    mobile: mobile.as_deref(),
+                    is_admin: false,
+                    password_hash: None,
+                },
+                now(),
+            )?;
+            store::bindings::insert(tx, id, &c.id, &identity.subject, Kind::Auto, &display, now())?;
+            let label = name.clone().unwrap_or_else(|| display.clone());
+            audit(tx, actor, "account.provision", Some((id, &label)), &c.id)?;
+            Ok(id)
+        })
+    }
+
+    /// Removes a manual binding. Automatic bindings stay; the last way to log on stays.
+    pub fn unbind(
+        &self,
+        actor: &Actor,
+        account: &Account,
+        connector_id: &str,
+    ) -> Result<(), Error> {
+        self.store.write(|tx| {
+            let bindings = store::bindings::for_account(tx, account.id)?;
+            let Some(b) = bindings.iter().find(|b| b.connector_id == connector_id) else {
+                return Err(Error::NotFound("binding".into()));
+            };
+            if b.kind == Kind::Auto {
+                return Err(refuse(
+                    "err.unbind_auto",
+                    "an automatic binding cannot be removed",
+                ));
+            }
+            let has_password = store::accounts::password_hash(tx, account.id)?.is_some();
+            if !has_password && bindings.len() <= 1 {
+                return Err(refuse(
+                    "err.unbind_last",
+                    "this is your only way to log on; set a password first",
+                ));
+            }
+            store::bindings::delete_manual(tx, account.id, connector_id)?;
+            audit(
+                tx,
+                actor,
+                "binding.delete",
+                Some((account.id, &account.label())),
+                connector_id,
+            )
+        })
+    }
+
+    pub fn bindings_of(&self, account_id: i64) -> Result<Vec<store::bindings::Binding>, Error> {
+        Ok(self
+            .store
+            .read(|c| store::bindings::for_account(c, account_id))?)
+    }
+}
