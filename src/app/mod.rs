@@ -10,7 +10,7 @@ pub mod logon;
 pub mod reset;
 pub mod settings;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -29,7 +29,7 @@ pub struct App {
     pub delivery: Delivery,
     /// Connector plugins; loaded by `serve` (the CLI loads them only when it needs them).
     pub plugins: Option<crate::plugins::Plugins>,
-    settings_cache: Mutex<Option<(Instant, Settings)>>,
+    settings_cache: Mutex<Option<(Instant, Arc<Settings>)>>,
 }
 
 /// Who is acting, for the audit log.
@@ -81,7 +81,7 @@ impl App {
         })
     }
 
-    pub fn settings(&self) -> Result<Settings, Error> {
+    pub fn settings(&self) -> Result<Arc<Settings>, Error> {
         if let Ok(cache) = self.settings_cache.lock()
             && let Some((at, s)) = cache.as_ref()
             && at.elapsed() < SETTINGS_TTL
@@ -89,7 +89,7 @@ impl App {
             return Ok(s.clone());
         }
         let stored = self.store.read(store::settings::load)?;
-        let s = Settings::from_stored(&stored);
+        let s = Arc::new(Settings::from_stored(&stored));
         if let Ok(mut cache) = self.settings_cache.lock() {
             *cache = Some((Instant::now(), s.clone()));
         }

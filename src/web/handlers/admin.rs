@@ -36,7 +36,7 @@ pub async fn route(app: &App, req: &Request, rest: &[&str], post: bool) -> Resul
                 &req.chrome(),
                 accounts,
                 fields,
-                &app.settings()?,
+                &*app.settings()?,
             )))
         }
         (["accounts"], false) => accounts(app, req, csrf, None, &Errors::none(), StatusCode::OK),
@@ -109,7 +109,7 @@ pub async fn route(app: &App, req: &Request, rest: &[&str], post: bool) -> Resul
             let page = views::admin::settings(
                 &req.chrome(),
                 csrf,
-                &app.settings()?,
+                &*app.settings()?,
                 None,
                 &Errors::none(),
                 req.flash(),
@@ -133,7 +133,7 @@ pub async fn route(app: &App, req: &Request, rest: &[&str], post: bool) -> Resul
                     let page = views::admin::settings(
                         &req.chrome(),
                         csrf,
-                        &app.settings()?,
+                        &*app.settings()?,
                         Some(&req.form),
                         &errors,
                         None,

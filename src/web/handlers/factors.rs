@@ -179,7 +179,7 @@ pub fn factor_submit(app: &App, req: &Request) -> Result<Resp, Error> {
 pub fn bind_page(app: &App, req: &Request) -> Result<Resp, Error> {
     match &req.session {
         Some((s, _)) if s.stage == Stage::BindFactor => {
-            let methods = app.bindable_factors(&app.settings()?);
+            let methods = app.bindable_factors(&*app.settings()?);
             Ok(Resp::page(v::bind_choice(&req.chrome(), &methods)))
         }
         Some((s, _)) => Ok(Resp::redirect(stage_home(s.stage))),
@@ -234,7 +234,7 @@ pub async fn contact(
         } else {
             Method::Sms
         };
-        if !app.bindable_factors(&app.settings()?).contains(&method) {
+        if !app.bindable_factors(&*app.settings()?).contains(&method) {
             return Ok(Resp::redirect("/login/bind"));
         }
     }
