@@ -93,7 +93,7 @@ mod tests {
     fn every_key_is_translated() {
         let catalog = include_str!("../locales/app.yml");
         let key_re = regex::Regex::new(
-            r#""((?:nav|footer|login|setup|account|password|policy|err|warn|flash|form|error|sessions|admin|field|settings|audit|factor|bind|contact|otp|recovery|reset|code|reauth|mail|sms|deliveries|federation|binding)\.[a-z0-9_]+)""#,
+            r#""((?:nav|footer|login|setup|account|password|policy|err|warn|flash|form|error|sessions|admin|field|settings|audit|factor|bind|contact|otp|recovery|reset|code|reauth|mail|sms|deliveries|federation|binding|connectors)\.[a-z0-9_]+)""#,
         )
         .unwrap();
         // Audit event names and setting keys share the prefixes; they are translated

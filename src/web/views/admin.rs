@@ -21,6 +21,7 @@ fn subnav(l: Locale, current: &str) -> Markup {
         ("/admin/settings", "admin.settings"),
         ("/admin/audit", "admin.audit"),
         ("/admin/deliveries", "admin.deliveries"),
+        ("/admin/connectors", "admin.connectors"),
     ];
     html! {
         nav.subnav aria-label=(l.t("admin.nav")) {
@@ -609,5 +610,103 @@ pub fn deliveries(
                     }
                     @if list.is_empty() { p.muted { (l.t("admin.no_results")) } }
                 },
+    )
+}
+
+/// A connector instance as the console shows it.
+pub struct InstanceRow {
+    pub id: String,
+    pub name: String,
+    pub plugin: String,
+    pub login: bool,
+    pub bind: bool,
+    pub provision: bool,
+    /// `None` when usable; else why it is disabled.
+    pub problem: Option<String>,
+}
+
+/// A plugin found at start: (id or source, version, api, sha256, ok?, reason).
+pub struct PluginRow {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+    pub sha256: String,
+    pub problem: Option<String>,
+}
+
+pub fn connectors(c: &Chrome<'_>, instances: &[InstanceRow], plugins: &[PluginRow]) -> Markup {
+    let l = c.locale;
+    page(
+        c,
+        &l.t("admin.connectors"),
+        html! {
+            (subnav(l, "/admin/connectors"))
+            h2 { (l.t("connectors.instances")) }
+            @if instances.is_empty() {
+                p.muted { (l.t("connectors.none")) }
+            } @else {
+                div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-instances" {
+                    table {
+                        caption.visually-hidden id="tbl-instances" { (l.t("connectors.instances")) }
+                        thead { tr {
+                            th scope="col" { (l.t("connectors.id")) }
+                            th scope="col" { (l.t("connectors.name")) }
+                            th scope="col" { (l.t("connectors.plugin")) }
+                            th scope="col" { (l.t("connectors.offered")) }
+                            th scope="col" { (l.t("admin.status")) }
+                        } }
+                        tbody {
+                            @for i in instances {
+                                tr {
+                                    td { code { (i.id) } }
+                                    td { (i.name) }
+                                    td { code { (i.plugin) } }
+                                    td {
+                                        @if i.login { span.tag { (l.t("connectors.login")) } " " }
+                                        @if i.bind { span.tag { (l.t("connectors.bind")) } " " }
+                                        @if i.provision { span.tag { (l.t("connectors.provision")) } }
+                                    }
+                                    td {
+                                        @match &i.problem {
+                                            None => (l.t("connectors.enabled")),
+                                            Some(p) => { span.tag.bad { (l.t("connectors.disabled")) } " " (p) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { (l.t("connectors.plugins")) }
+            div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-plugins" {
+                table {
+                    caption.visually-hidden id="tbl-plugins" { (l.t("connectors.plugins")) }
+                    thead { tr {
+                        th scope="col" { (l.t("connectors.plugin")) }
+                        th scope="col" { (l.t("connectors.version")) }
+                        th scope="col" { (l.t("connectors.source")) }
+                        th scope="col" { "SHA-256" }
+                        th scope="col" { (l.t("admin.status")) }
+                    } }
+                    tbody {
+                        @for p in plugins {
+                            tr {
+                                td { (p.name) }
+                                td { (p.version) }
+                                td { (p.source) }
+                                td { code { (p.sha256.get(..12).unwrap_or("")) } }
+                                td {
+                                    @match &p.problem {
+                                        None => (l.t("connectors.loaded")),
+                                        Some(r) => { span.tag.bad { (l.t("connectors.broken")) } " " (r) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
     )
 }
