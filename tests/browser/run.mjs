@@ -2,10 +2,14 @@
 // Headless-browser tests for the Latchkey portal: the first-run setup, logon, My Account
 // edits, the language switcher, and an accessibility (axe-core, WCAG 2.0/2.1 A+AA),
 // console-error, CSP and layout sweep over every page at desktop and phone widths, in
-// English and Simplified Chinese. Full-page screenshots go to tests/output/screenshots/.
+// English and Simplified Chinese; then binding an authenticator app with codes computed by
+// the test (totp.mjs) and a forgotten-password reset whose code comes by email through a
+// real SMTP server (smtp-sink.mjs) to a second server instance. Full-page screenshots go
+// to tests/output/screenshots/.
 //
 // Run from the repository root after `cargo build`:
 //   node tests/browser/run.mjs
+// The reset test needs python3 with aiosmtpd (pip install aiosmtpd).
 // Environment:
 //   LATCHKEY_BIN    server binary (default: target/debug/latchkey, relative to the repo root)
 //   CHROMIUM_BIN    browser binary (default: /usr/bin/chromium)
@@ -17,11 +21,13 @@
 // known axe findings fail.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { base32Decode, selfTest as totpSelfTest, totp } from './totp.mjs';
+import { startSmtpSink } from './smtp-sink.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -93,12 +99,13 @@ const serverEnv = {
   LATCHKEY_DATA_DIR: dataDir,
   RUST_LOG: process.env.RUST_LOG || 'warn',
 };
-let server = null;
 let serverLog = '';
+const servers = new Set(); // every `latchkey serve` started here, stopped at the end
+const extraDirs = new Set(); // data directories of servers started by single tests
 
-function cli(args, stdin = '') {
+function cli(args, stdin = '', { cwd = dataDir, env = serverEnv } = {}) {
   return new Promise((resolve, reject) => {
-    const p = spawn(BIN, args, { cwd: dataDir, env: serverEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(BIN, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
@@ -110,21 +117,27 @@ function cli(args, stdin = '') {
   });
 }
 
-/** Starts `latchkey serve`; resolves to { base, setupPath } once it listens. */
-function startServer() {
+/**
+ * Starts `latchkey serve` with `dir` as its working directory (so `config/latchkey.toml`
+ * there is read); resolves to { proc, base, setupPath, log() } once it listens.
+ */
+function launchServer(dir, env, onLog = () => {}) {
   return new Promise((resolve, reject) => {
-    server = spawn(BIN, ['serve'], { cwd: dataDir, env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(BIN, ['serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    servers.add(proc);
+    let log = '';
+    const append = (d) => { log += d; onLog(d); };
     let setupPath = null;
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${serverLog}`)), 30_000);
-    server.on('error', (e) => { clearTimeout(timer); reject(e); });
-    server.on('exit', (code) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${log}`)), 30_000);
+    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
+    proc.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited early (${code}):\n${serverLog}`));
+      reject(new Error(`server exited early (${code}):\n${log}`));
     });
-    server.stderr.on('data', (d) => (serverLog += d));
-    server.stdout.on('data', (d) => {
-      serverLog += d;
+    proc.stderr.on('data', append);
+    proc.stdout.on('data', (d) => {
+      append(d);
       buf += d;
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
@@ -138,18 +151,29 @@ function startServer() {
         const listening = line.match(/^Latchkey is listening on (http:\/\/\S+)$/);
         if (listening) {
           clearTimeout(timer);
-          resolve({ base: listening[1], setupPath });
+          resolve({ proc, base: listening[1], setupPath, log: () => log });
         }
       }
     });
   });
 }
 
-function stopServer() {
-  if (server && server.exitCode === null) {
-    server.removeAllListeners('exit');
-    server.kill('SIGTERM');
+/** Starts the suite's own server; resolves to { base, setupPath } once it listens. */
+async function startServer() {
+  const s = await launchServer(dataDir, serverEnv, (d) => (serverLog += d));
+  return { base: s.base, setupPath: s.setupPath };
+}
+
+function stopProc(p) {
+  if (p && p.exitCode === null) {
+    p.removeAllListeners('exit');
+    p.kill('SIGTERM');
   }
+}
+
+/** Stops every server started here. */
+function stopServer() {
+  for (const p of servers) stopProc(p);
 }
 
 // ---------------------------------------------------------------- browser helpers
@@ -200,7 +224,7 @@ async function newPage(context) {
 
 async function visit(page, urlPath, expectStatus = 200) {
   page.problems.length = 0;
-  const resp = await page.goto(base + urlPath, { waitUntil: 'load' });
+  const resp = await page.goto(/^https?:/.test(urlPath) ? urlPath : base + urlPath, { waitUntil: 'load' });
   assert(resp, `no response for ${urlPath}`);
   assert(resp.status() === expectStatus, `${urlPath}: HTTP ${resp.status()}, expected ${expectStatus}`);
   return resp;
@@ -635,12 +659,237 @@ for (const lang of ['en', 'zh-CN']) {
   }
 }
 
+// ---------------------------------------------------------------- second factor and reset flows
+
+/** Clicks a submit button; resolves to the response to the POST once the resulting page loaded. */
+async function submitForm(page, button) {
+  page.problems.length = 0;
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.request().isNavigationRequest() && r.frame() === page.mainFrame() && r.request().method() === 'POST'),
+    page.waitForEvent('load'),
+    button.click(),
+  ]);
+  return resp;
+}
+
+/** The <dd> that follows the <dt> with exactly this text, inside `scope`. */
+function factRow(scope, term) {
+  return scope.locator('dt', { hasText: new RegExp(`^\\s*${term}\\s*$`) }).locator('xpath=following-sibling::dd[1]');
+}
+
+async function logOn(page, baseUrl, name, password) {
+  await visit(page, `${baseUrl}/login`);
+  await page.getByLabel('Account name, email or mobile').fill(name);
+  await page.getByLabel(/^Password/).fill(password);
+  return submitForm(page, page.getByRole('button', { name: 'Log on' }));
+}
+
+test('5. bind an OTP authenticator with a code computed from the page’s secret', async () => {
+  const wrongVectors = totpSelfTest();
+  assert(wrongVectors.length === 0, `the test's own RFC 6238 implementation fails its vectors:\n${wrongVectors.join('\n')}`);
+  // Bob, not the administrator: the sweeps above stay as they were, and his session is fresh,
+  // so no password is asked again.
+  const ctx = await newContext();
+  try {
+    const page = await newPage(ctx);
+    await logOn(page, base, 'bob', BOB_PASSWORD);
+    assert(currentPath(page) === '/account', `bob's logon landed on ${page.url()}`);
+    const security = page.locator('section', { has: page.getByRole('heading', { name: 'Security information' }) });
+    const otpRow = factRow(security, 'OTP authenticator');
+    assert((await otpRow.count()) === 1, 'Security information has no "OTP authenticator" row (is mfa.otp on?)');
+    assert((await otpRow.innerText()).includes('Not bound'), `OTP row before binding: ${await otpRow.innerText()}`);
+    const bind = otpRow.getByRole('link', { name: 'Bind OTP authenticator', exact: true });
+    assert((await bind.count()) === 1, `no "Bind" link next to "OTP authenticator": ${await otpRow.innerHTML()}`);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/account/otp'), bind.click()]);
+    await page.waitForLoadState('load');
+
+    // The secret, the otpauth:// address and the QR code.
+    const secret = (await page.locator('code.secret').innerText()).trim();
+    assert(/^[A-Z2-7]{16,}=*$/.test(secret), `code.secret is not a base32 secret: ${JSON.stringify(secret)}`);
+    const uriText = (await page.locator('code.uri').innerText()).trim();
+    assert(uriText.startsWith('otpauth://totp/'), `code.uri does not start with otpauth://totp/: ${uriText}`);
+    const params = new URL(uriText).searchParams;
+    assert(params.get('secret') === secret, `secret= in the URI (${params.get('secret')}) is not the shown secret (${secret})`);
+    for (const [k, want] of [['algorithm', 'SHA1'], ['digits', '6'], ['period', '30']]) {
+      const got = params.get(k);
+      assert(got === null || got.toUpperCase() === want, `the URI says ${k}=${got}; this test (and most apps) assume ${want}`);
+    }
+    const qr = page.locator('figure.qr img');
+    assert((await qr.count()) === 1, 'no QR <img> in figure.qr');
+    const img = await qr.evaluate(async (i) => {
+      if (!i.complete) await new Promise((r) => i.addEventListener('load', r, { once: true }));
+      return { complete: i.complete, w: i.naturalWidth, h: i.naturalHeight, alt: i.alt, src: i.getAttribute('src').slice(0, 26) };
+    });
+    assert(img.complete && img.w > 0 && img.h > 0, `QR image did not load: ${JSON.stringify(img)}`);
+    assert(img.alt.trim().length > 0, 'QR image has no alt text');
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(viewport);
+      await audit(page, `en-otp-bind-${vpName}`);
+    }
+    await page.setViewportSize(VIEWPORTS.desktop);
+
+    // A wrong code: an error, and the same setup form (same secret) again.
+    const key = base32Decode(secret);
+    const nowS = Date.now() / 1000;
+    const near = new Set([-2, -1, 0, 1, 2].map((k) => totp(key, nowS + 30 * k)));
+    let wrong = 123456;
+    while (near.has(String(wrong).padStart(6, '0'))) wrong = (wrong + 111111) % 1_000_000;
+    wrong = String(wrong).padStart(6, '0');
+    await page.getByLabel(/^Code from the app/).fill(wrong);
+    let resp = await submitForm(page, page.getByRole('button', { name: 'Bind authenticator' }));
+    assert(resp.status() === 400, `a wrong code answered HTTP ${resp.status()}, expected 400`);
+    const alert = page.getByRole('alert');
+    assert(await alert.isVisible(), 'no error summary after a wrong code');
+    assert((await alert.innerText()).includes('This code is not right.'), `error summary: ${await alert.innerText()}`);
+    assert((await page.getByLabel(/^Code from the app/).getAttribute('aria-invalid')) === 'true', 'code field not marked invalid');
+    assert(await page.getByRole('button', { name: 'Bind authenticator' }).isVisible(), 'the form is gone after a wrong code');
+    assert((await page.locator('code.secret').innerText()).trim() === secret, 'a wrong code changed the secret');
+    await checkProblems(page, 'wrong OTP code');
+
+    // The right code (the next step's if this step's was somehow used already).
+    const tried = [];
+    for (const ahead of [0, 30]) {
+      const code = totp(key, Date.now() / 1000 + ahead);
+      await page.getByLabel(/^Code from the app/).fill(code);
+      resp = await submitForm(page, page.getByRole('button', { name: 'Bind authenticator' }));
+      if (resp.status() === 200 && (await page.locator('ul.codes').count()) > 0) break;
+      const why = (await page.getByRole('alert').count()) ? await page.getByRole('alert').innerText() : await text(page);
+      tried.push(`${code} (now+${ahead} s): HTTP ${resp.status()}: ${why.replace(/\s+/g, ' ').slice(0, 200)}`);
+    }
+    assert(tried.length < 2, `the computed codes were refused:\n${tried.join('\n')}`);
+    assert((await page.locator('h1').innerText()) === 'Your recovery codes', `after binding: ${await page.locator('h1').innerText()}`);
+    const codes = (await page.locator('ul.codes li').allInnerTexts()).map((c) => c.trim());
+    assert(codes.length === 10, `${codes.length} recovery codes shown, expected 10`);
+    assert(codes.every((c) => c.length >= 8) && new Set(codes).size === 10, `recovery codes: ${JSON.stringify(codes)}`);
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(viewport);
+      await audit(page, `en-otp-recovery-codes-${vpName}`);
+    }
+    await page.setViewportSize(VIEWPORTS.desktop);
+
+    // Continue: My Account shows the authenticator bound and ten recovery codes left.
+    await Promise.all([page.waitForURL((u) => u.pathname === '/account'),
+      page.getByRole('link', { name: 'I have saved them — continue' }).click()]);
+    await page.waitForLoadState('load');
+    assert((await page.getByRole('status').innerText()).includes('Your authenticator app is bound.'), 'no "bound" message');
+    const after = (await otpRow.innerText()).replace(/\s+/g, ' ');
+    assert(after.includes('Bound') && !after.includes('Not bound'), `OTP row after binding: ${after}`);
+    assert((await otpRow.getByRole('link', { name: 'Manage' }).getAttribute('href')) === '/account/otp', 'no Manage link to /account/otp');
+    const recovery = (await factRow(security, 'Recovery codes').innerText()).replace(/\s+/g, ' ');
+    assert(recovery.includes('10 unused'), `recovery codes row: ${recovery}`);
+    await checkProblems(page, 'My Account after binding');
+    await visit(page, '/account/otp');
+    assert((await text(page)).includes('An authenticator app is bound to your account.'), '/account/otp does not say bound');
+    assert((await page.locator('code.secret').count()) === 0, '/account/otp still shows a secret after binding');
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('6. forgotten password: code by email over real SMTP, new password works, old one not', async () => {
+  // A server of its own, started after the SMTP sink so its config/latchkey.toml names it.
+  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-browser-reset-'));
+  extraDirs.add(dir);
+  const OLD = 'amber thistle rocket 31';
+  const NEW = 'indigo walrus harbor 58';
+  let smtp;
+  let srv;
+  const contexts = [];
+  try {
+    smtp = await startSmtpSink(dir);
+    mkdirSync(path.join(dir, 'config'));
+    writeFileSync(path.join(dir, 'config', 'latchkey.toml'),
+      `[smtp]\nhost = "127.0.0.1"\nport = ${smtp.port}\ntls = "none"\n`);
+    const env = { ...serverEnv, LATCHKEY_DATA_DIR: dir };
+    await cli(['user', 'add', 'carol', '--display-name', 'Carol Chen', '--email', 'carol@example.com', '--password-stdin'],
+      `${OLD}\n`, { cwd: dir, env });
+    srv = await launchServer(dir, env);
+    const b = srv.base;
+
+    // From the logon page to the reset page.
+    const ctx = await newContext();
+    contexts.push(ctx);
+    const page = await newPage(ctx);
+    await visit(page, `${b}/login`);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/password/reset'),
+      page.getByRole('link', { name: 'Forgot your password?' }).click()]);
+    await page.waitForLoadState('load');
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(viewport);
+      await audit(page, `en-reset-request-${vpName}`);
+    }
+    await page.setViewportSize(VIEWPORTS.desktop);
+
+    // An address no account has, in another browser: the very same answer.
+    const other = await newContext();
+    contexts.push(other);
+    const op = await newPage(other);
+    await visit(op, `${b}/password/reset`);
+    await op.getByLabel('Account name, email or mobile').fill('nobody@example.com');
+    const oresp = await submitForm(op, op.getByRole('button', { name: 'Send code' }));
+    assert(oresp.status() === 200, `unknown address: HTTP ${oresp.status()}`);
+    const unknownStatus = await op.getByRole('status').innerText();
+    const unknownMain = await text(op);
+
+    await page.getByLabel('Account name, email or mobile').fill('carol@example.com');
+    const resp = await submitForm(page, page.getByRole('button', { name: 'Send code' }));
+    assert(resp.status() === 200, `reset request: HTTP ${resp.status()}`);
+    const sentStatus = await page.getByRole('status').innerText();
+    assert(sentStatus.includes('If an account matches, we sent a 6-digit code'), `no "code sent" message: ${sentStatus}`);
+    assert(sentStatus === unknownStatus, `the message differs for an unknown address:\n  known:   ${sentStatus}\n  unknown: ${unknownStatus}`);
+    assert((await text(page)) === unknownMain, 'the confirm page differs for an unknown address');
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(viewport);
+      await audit(page, `en-reset-confirm-${vpName}`);
+    }
+    await page.setViewportSize(VIEWPORTS.desktop);
+
+    // The code, from the mail the SMTP server really received.
+    const mail = await smtp.waitFor((m) => m.rcpt_tos.includes('carol@example.com'));
+    assert(mail.subject === 'Your Latchkey code', `mail subject: ${mail.subject}`);
+    const found = mail.body.match(/\b\d{6}\b/g) || [];
+    assert(found.length === 1, `expected one 6-digit code in the mail body: ${JSON.stringify(mail.body)}`);
+    await page.getByLabel('Code').fill(found[0]);
+    await page.getByLabel(/^New password/).fill(NEW);
+    await page.getByLabel('Repeat the new password').fill(NEW);
+    const done = await submitForm(page, page.getByRole('button', { name: 'Set new password' }));
+    const at = new URL(page.url());
+    assert(at.pathname === '/login' && at.searchParams.get('done') === 'reset_done',
+      `after the reset: HTTP ${done.status()} at ${at.pathname}${at.search}: ${(await text(page)).slice(0, 300)}`);
+    assert((await page.getByRole('status').innerText()).includes('Your password was reset. Log on with the new one.'), 'no "password was reset" message');
+    await checkProblems(page, 'reset confirm');
+    const all = smtp.messages();
+    assert(all.length === 1, `expected exactly one mail (none for the unknown address), got ${all.length}: ${all.map((m) => m.rcpt_tos).join(' | ')}`);
+
+    // The old password is refused, the new one works.
+    const oldResp = await logOn(page, b, 'carol', OLD);
+    assert(currentPath(page) === '/login' && oldResp.status() >= 400, `the old password still works (landed on ${page.url()})`);
+    assert(await page.getByRole('alert').isVisible(), 'no error for the old password');
+    await logOn(page, b, 'carol', NEW);
+    assert(currentPath(page) === '/account', `the new password did not log on: at ${page.url()}`);
+    assert((await page.getByLabel('Display name').inputValue()) === 'Carol Chen', 'not Carol’s account');
+    await checkProblems(page, 'logon with the new password');
+  } catch (e) {
+    if (srv) e.message += `\n--- reset server output ---\n${srv.log().trimEnd()}`;
+    throw e;
+  } finally {
+    for (const c of contexts) await c.close().catch(() => {});
+    if (srv) {
+      stopProc(srv.proc);
+      servers.delete(srv.proc);
+    }
+    if (smtp) smtp.stop();
+    rmSync(dir, { recursive: true, force: true });
+    extraDirs.delete(dir);
+  }
+});
+
 // ---------------------------------------------------------------- main
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     stopServer();
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const d of [dataDir, ...extraDirs]) rmSync(d, { recursive: true, force: true });
     process.exit(130);
   });
 }
