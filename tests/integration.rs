@@ -7,6 +7,7 @@
 
 mod connectors;
 mod factors;
+mod federation;
 mod support;
 
 use serde_json::json;

@@ -11,7 +11,7 @@ use super::{Actor, App, audit, now};
 use crate::config::{ConnectorConfig, MatchBy};
 use crate::domain::account::{Account, Identifier, validate_account_name};
 use crate::error::Error;
-use crate::plugins::{BeginRequest, Call, CompleteRequest, Identity};
+use crate::plugins::{BeginRequest, Call, CompleteRequest, FailureKind, Identity};
 use crate::store::bindings::Kind;
 use crate::store::{self, StoreError};
 use crate::tokens;
@@ -29,6 +29,15 @@ pub enum Purpose {
 pub enum Outcome {
     LoggedOn(Box<NewLogon>),
     Bound { connector: String },
+}
+
+/// A failed connector call as the page explains it.
+fn call_failure(e: crate::plugins::CallError) -> Error {
+    match e.kind {
+        FailureKind::Cancelled => refuse("err.sign_in_cancelled", "you cancelled the sign-in"),
+        FailureKind::Refused => Error::form("connector", "err.connector_refused", e.message),
+        FailureKind::Failed => Error::form("connector", "err.connector_failed", e.message),
+    }
 }
 
 /// A refusal the user reads: a translation key and its English text.
@@ -125,7 +134,7 @@ impl App {
             .await
             .map_err(|e| {
                 tracing::warn!(connector = %id, detail = %e.detail, "connector begin failed");
-                Error::form("connector", "err.connector_failed", e.message)
+                call_failure(e)
             })?;
         let parsed = url::Url::parse(&url)
             .map_err(|_| refuse("err.connector_failed", "the connector gave an invalid URL"))?;
@@ -172,6 +181,9 @@ impl App {
         browser_token: Option<&str>,
         client: &Client,
     ) -> Result<Outcome, Error> {
+        if self.connector_config(id).is_none() {
+            return Err(Error::NotFound(format!("connector {id}")));
+        }
         let state = query
             .iter()
             .find(|(k, _)| k == "state")
@@ -214,7 +226,7 @@ impl App {
             .await
             .map_err(|e| {
                 tracing::warn!(connector = %id, detail = %e.detail, "connector sign-in failed");
-                Error::form("connector", "err.connector_failed", e.message)
+                call_failure(e)
             })?;
         match flow.account_id {
             Some(account_id) if flow.purpose == "bind" => {

@@ -100,8 +100,20 @@ pub struct BrokenPlugin {
 /// A failed plugin call: what the user sees and what the log gets.
 #[derive(Debug, Clone)]
 pub struct CallError {
+    pub kind: FailureKind,
     pub message: String,
     pub detail: String,
+}
+
+/// How a call failed, as far as the user's page is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The connector, its limits or the provider's service failed.
+    Failed,
+    /// The provider refused the person (bad code, not a member, denied).
+    Refused,
+    /// The person cancelled at the provider.
+    Cancelled,
 }
 
 struct Loaded {
@@ -256,7 +268,13 @@ pub struct Identity {
 
 fn connector_error(e: plugin::ConnectorError) -> CallError {
     let message: String = e.message.chars().take(300).collect();
+    let kind = match e.kind {
+        plugin::ErrorKind::Cancelled => FailureKind::Cancelled,
+        plugin::ErrorKind::UpstreamRefused => FailureKind::Refused,
+        _ => FailureKind::Failed,
+    };
     CallError {
+        kind,
         message: if message.trim().is_empty() {
             "the sign-in service refused".into()
         } else {
@@ -499,11 +517,13 @@ impl Plugins {
                     "the connector failed"
                 };
                 Err(CallError {
+                    kind: FailureKind::Failed,
                     message: message.into(),
                     detail: first_line(&detail),
                 })
             }
             Err(_) => Err(CallError {
+                kind: FailureKind::Failed,
                 message: "the connector did not answer in time".into(),
                 detail: "wall-clock timeout".into(),
             }),
@@ -556,6 +576,7 @@ impl Plugins {
 
     fn loaded(&self, plugin_id: &str) -> Result<&Loaded, CallError> {
         self.loaded.get(plugin_id).ok_or_else(|| CallError {
+            kind: FailureKind::Failed,
             message: "this sign-in method is not available".into(),
             detail: format!("no plugin {plugin_id:?} is loaded"),
         })
@@ -613,6 +634,7 @@ impl Plugins {
         let id = r.map_err(connector_error)?;
         if id.subject.is_empty() || id.subject.len() > 512 {
             return Err(CallError {
+                kind: FailureKind::Failed,
                 message: "the sign-in service sent an unusable answer".into(),
                 detail: format!("subject of {} bytes", id.subject.len()),
             });
@@ -647,6 +669,7 @@ impl Plugins {
         settings: Vec<(String, String)>,
     ) -> Result<Result<(), Vec<(String, String)>>, CallError> {
         let loaded = self.loaded.get(plugin_id).ok_or_else(|| CallError {
+            kind: FailureKind::Failed,
             message: format!("no plugin {plugin_id:?} is loaded"),
             detail: String::new(),
         })?;

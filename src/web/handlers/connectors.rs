@@ -19,14 +19,14 @@ fn failure(req: &Request, e: Error) -> Result<Resp, Error> {
         Error::Form(problems) => {
             let p = &problems[0];
             let mut message = l.t(p.key).into_owned();
-            if p.key == "err.connector_failed" {
+            if matches!(p.key, "err.connector_failed" | "err.connector_refused") {
                 // The connector's own sentence (plugins speak English).
                 message = format!("{message} {}", p.english);
             }
-            let status = if p.key == "err.connector_failed" {
-                StatusCode::BAD_GATEWAY
-            } else {
-                StatusCode::FORBIDDEN
+            let status = match p.key {
+                "err.connector_failed" => StatusCode::BAD_GATEWAY,
+                "err.sign_in_cancelled" => StatusCode::BAD_REQUEST,
+                _ => StatusCode::FORBIDDEN,
             };
             Ok(Resp::html(
                 status,
@@ -132,10 +132,26 @@ pub async fn route(
             }
         }
         ("unbind", true) => {
-            let (_, account) = match require_user(req) {
+            let (session, account) = match require_user(req) {
                 Ok(u) => u,
                 Err(r) => return Ok(r),
             };
+            // Unbinding is a sensitive change too.
+            if !app.recently_authenticated(&session)?
+                && let Err(e) = app
+                    .reauthenticate(&session, &account, req.form.get("password"))
+                    .await
+            {
+                return failure(
+                    req,
+                    match e {
+                        Error::Form(_) => {
+                            Error::form("connector", "err.reauth_needed", "confirm your password")
+                        }
+                        other => other,
+                    },
+                );
+            }
             match app.unbind(&req.actor(), &account, id) {
                 Ok(()) => Ok(Resp::redirect("/account?done=unbound")),
                 Err(e) => failure(req, e),

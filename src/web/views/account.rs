@@ -186,6 +186,11 @@ pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
                                         " · " (shown) " · "
                                         form.inline method="post" action=(format!("/connectors/{}/unbind", c.id)) {
                                             (csrf_field(csrf))
+                                            @if p.needs_password {
+                                                @let pid = format!("unbind-pw-{}", c.id);
+                                                label for=(pid) { (l.t("reauth.password")) }
+                                                input id=(pid) type="password" name="password" autocomplete="current-password" required;
+                                            }
                                             button.secondary type="submit" aria-label=(format!("{} {}", l.t("binding.unbind"), c.name)) { (l.t("binding.unbind")) }
                                         }
                                     }
