@@ -8,6 +8,7 @@
 mod connectors;
 mod factors;
 mod federation;
+mod hostile;
 mod support;
 
 use serde_json::json;

@@ -17,6 +17,8 @@ use crate::store::{self, StoreError};
 use crate::tokens;
 
 const FLOW_TTL: i64 = 600;
+/// The longest IdP URL the browser is sent to.
+const MAX_REDIRECT_LEN: usize = 8 * 1024;
 
 /// Why a sign-in is started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,16 +138,29 @@ impl App {
                 tracing::warn!(connector = %id, detail = %e.detail, "connector begin failed");
                 call_failure(e)
             })?;
+        // The browser goes where the plugin says only if that is a sane web address; it
+        // is sent as parsed (no raw control characters), and bounded in length.
         let parsed = url::Url::parse(&url)
-            .map_err(|_| refuse("err.connector_failed", "the connector gave an invalid URL"))?;
+            .ok()
+            .filter(|_| url.len() <= MAX_REDIRECT_LEN);
+        let Some(parsed) = parsed else {
+            tracing::warn!(connector = %id, length = url.len(), "connector gave an invalid URL");
+            return Err(refuse(
+                "err.connector_failed",
+                "the connector gave an invalid URL",
+            ));
+        };
         if !matches!(parsed.scheme(), "https" | "http")
             || (parsed.scheme() == "http" && !c.allow_http)
+            || parsed.host_str().is_none()
         {
+            tracing::warn!(connector = %id, scheme = parsed.scheme(), "connector gave an unsafe URL");
             return Err(refuse(
                 "err.connector_failed",
                 "the connector gave an unsafe URL",
             ));
         }
+        let url = parsed.to_string();
         let t = now();
         self.store.write(|tx| {
             store::flows::insert(

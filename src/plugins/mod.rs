@@ -39,6 +39,8 @@ const EPOCH_BUDGET: u64 = 500;
 /// Wall-clock limit of one call (network waits included).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 const CACHE_MAX_ENTRIES: usize = 256;
+/// Log lines one call may write.
+const MAX_LOG_LINES: u32 = 50;
 const CACHE_MAX_VALUE: usize = 64 * 1024;
 
 /// Built-in connectors, compiled from `plugins/` by build.rs and embedded.
@@ -129,6 +131,8 @@ struct HostState {
     connector: String,
     policy: egress::Policy,
     requests: u32,
+    /// Log lines written in this call (capped).
+    log_lines: u32,
     cache: Arc<Cache>,
 }
 
@@ -158,6 +162,7 @@ impl host::Host for HostState {
     ) -> Result<host::HttpResponse, String> {
         self.requests += 1;
         if self.requests > egress::MAX_REQUESTS_PER_CALL {
+            tracing::info!(connector = %self.connector, "plugin request refused: too many in one call");
             return Err(format!(
                 "denied: more than {} requests in one call",
                 egress::MAX_REQUESTS_PER_CALL
@@ -184,6 +189,13 @@ impl host::Host for HostState {
     }
 
     async fn log(&mut self, level: host::LogLevel, message: String) {
+        self.log_lines += 1;
+        if self.log_lines > MAX_LOG_LINES {
+            if self.log_lines == MAX_LOG_LINES + 1 {
+                tracing::warn!(connector = %self.connector, "further plugin log lines of this call dropped");
+            }
+            return;
+        }
         let message: String = message.chars().take(2000).collect();
         match level {
             host::LogLevel::Debug => tracing::debug!(connector = %self.connector, "{message}"),
@@ -495,12 +507,25 @@ impl Plugins {
             connector: connector.to_string(),
             policy,
             requests: 0,
+            log_lines: 0,
             cache: self.cache.clone(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(EPOCH_BUDGET);
-        store.epoch_deadline_trap();
+        // Every tick spent running wasm, yield to the executor (a busy plugin never holds
+        // a worker) and count it; past the budget, trap. Time waiting in host calls
+        // (the network) is not counted: no tick fires while no wasm runs, so a long wait
+        // costs one tick when wasm resumes.
+        store.set_epoch_deadline(1);
+        let mut ticks = 0u64;
+        store.epoch_deadline_callback(move |_| {
+            ticks += 1;
+            if ticks > EPOCH_BUDGET {
+                Ok(wasmtime::UpdateDeadline::Interrupt)
+            } else {
+                Ok(wasmtime::UpdateDeadline::Yield(1))
+            }
+        });
         let work = async {
             let instance = pre.instantiate_async(&mut store).await?;
             f(&instance, &mut store).await
@@ -508,7 +533,11 @@ impl Plugins {
         match tokio::time::timeout(CALL_TIMEOUT, work).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
-                let detail = format!("{e:#}");
+                let trap = e
+                    .downcast_ref::<wasmtime::Trap>()
+                    .map(|t| format!("{t:?}: "))
+                    .unwrap_or_default();
+                let detail = format!("{trap}{e:#}");
                 let message = if detail.contains("interrupt") || detail.contains("epoch") {
                     "the connector used too much time"
                 } else if detail.contains("memory") {
