@@ -10,7 +10,10 @@ use std::time::Instant;
 use latchkey::plugins::Plugins;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
         let cache = dir.join("cache");
@@ -25,8 +28,14 @@ fn main() {
         let warm = t.elapsed();
         let ids: Vec<String> = plugins.list().iter().map(|p| p.id.clone()).collect();
         println!("built-in plugins: {}", ids.join(", "));
-        println!("load, cold (compile):        {:>8.1} ms", cold.as_secs_f64() * 1e3);
-        println!("load, warm (artifact cache): {:>8.1} ms", warm.as_secs_f64() * 1e3);
+        println!(
+            "load, cold (compile):        {:>8.1} ms",
+            cold.as_secs_f64() * 1e3
+        );
+        println!(
+            "load, warm (artifact cache): {:>8.1} ms",
+            warm.as_secs_f64() * 1e3
+        );
 
         let settings = vec![
             ("issuer".to_string(), "https://idp.example.com".to_string()),
@@ -34,12 +43,16 @@ fn main() {
             ("client_secret".to_string(), "secret".to_string()),
         ];
         for _ in 0..200 {
-            let _ = plugins.validate_settings("oidc", "bench", settings.clone()).await;
+            let _ = plugins
+                .validate_settings("oidc", "bench", settings.clone())
+                .await;
         }
         let n = 5000;
         let t = Instant::now();
         for _ in 0..n {
-            let r = plugins.validate_settings("oidc", "bench", settings.clone()).await;
+            let r = plugins
+                .validate_settings("oidc", "bench", settings.clone())
+                .await;
             assert!(matches!(r, Ok(Ok(()))), "{r:?}");
         }
         let per = t.elapsed().as_secs_f64() / n as f64;
