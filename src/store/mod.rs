@@ -199,13 +199,17 @@ impl Store {
         f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
+        // Cached statements: no SQL parsing on the hot path.
+        conn.prepare_cached("BEGIN DEFERRED")
+            .and_then(|mut s| s.execute([]))
             .map_err(StoreError::from)?;
-        let out = f(&tx)?;
+        let out = f(&conn);
         // Nothing to keep from a read; ending it releases the snapshot.
-        tx.rollback().map_err(StoreError::from)?;
-        Ok(out)
+        if conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([])).is_err() {
+            // Never hand a connection stuck in a transaction back to the pool.
+            conn.conn.take();
+        }
+        out
     }
 
     /// Runs `f` in one IMMEDIATE transaction: all of it lands, or none of it.
