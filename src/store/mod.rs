@@ -205,7 +205,11 @@ impl Store {
             .map_err(StoreError::from)?;
         let out = f(&conn);
         // Nothing to keep from a read; ending it releases the snapshot.
-        if conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([])).is_err() {
+        if conn
+            .prepare_cached("ROLLBACK")
+            .and_then(|mut s| s.execute([]))
+            .is_err()
+        {
             // Never hand a connection stuck in a transaction back to the pool.
             conn.conn.take();
         }
