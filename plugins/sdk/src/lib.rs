@@ -6,6 +6,8 @@
 //! natively it is plain Rust whose host calls (HTTP, log, cache, clock) go to
 //! the fake host in [`testing`], so its logic is unit-tested with `cargo test`.
 //!
+//! A sketch (see `examples/oauth2-example` for a complete connector):
+//!
 //! ```ignore
 //! use latchkey_connector_sdk::{self as sdk, Connector, Identity, Manifest, Setting, Settings};
 //!
@@ -16,8 +18,14 @@
 //!         Manifest::new("example", "Example", env!("CARGO_PKG_VERSION"))
 //!             .setting(Setting::text("client_id", "Client ID").required())
 //!     }
-//!     fn begin(settings: &Settings, request: &sdk::BeginRequest) -> sdk::Result<String> { todo!() }
-//!     fn complete(settings: &Settings, request: &sdk::CompleteRequest) -> sdk::Result<Identity> { todo!() }
+//!     fn begin(settings: &Settings, request: &sdk::BeginRequest) -> sdk::Result<String> {
+//!         // The provider's authorize URL with client_id, redirect_uri, state, PKCE…
+//!         # unimplemented_in_this_sketch(settings, request)
+//!     }
+//!     fn complete(settings: &Settings, request: &sdk::CompleteRequest) -> sdk::Result<Identity> {
+//!         // Exchange the code, fetch the user, return who it is.
+//!         # unimplemented_in_this_sketch(settings, request)
+//!     }
 //! }
 //!
 //! sdk::register!(Example);
