@@ -611,10 +611,34 @@ impl Plugins {
         })
     }
 
-    /// Starts a sign-in: the URL to send the browser to.
-    pub async fn begin(&self, call: &Call<'_>, request: BeginRequest) -> Result<String, CallError> {
+    /// One export call on a connector instance: its plugin, its outbound policy, its
+    /// concurrency cap, a fresh instance under the limits, and the connector's own error
+    /// mapped for the page.
+    async fn call_export<T: Send + 'static>(
+        &self,
+        call: &Call<'_>,
+        f: impl for<'a> FnOnce(
+            &'a bindings::Connector,
+            &'a mut Store<HostState>,
+        ) -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<
+                        Output = wasmtime::Result<Result<T, plugin::ConnectorError>>,
+                    > + Send
+                    + 'a,
+            >,
+        > + Send,
+    ) -> Result<T, CallError> {
         let loaded = self.loaded(call.plugin)?;
         let policy = self.policy(&loaded.info, call.settings, call.allow_http);
+        let _permit = self.permit(call.connector).await;
+        self.run(&loaded.pre, call.connector, policy, f)
+            .await?
+            .map_err(connector_error)
+    }
+
+    /// Starts a sign-in: the URL to send the browser to.
+    pub async fn begin(&self, call: &Call<'_>, request: BeginRequest) -> Result<String, CallError> {
         let settings = call.settings.to_vec();
         let req = plugin::BeginRequest {
             state: request.state,
@@ -622,17 +646,14 @@ impl Plugins {
             pkce_challenge: request.pkce_challenge,
             redirect_uri: request.redirect_uri,
         };
-        let _permit = self.permit(call.connector).await;
-        let r = self
-            .run(&loaded.pre, call.connector, policy, move |inst, store| {
-                Box::pin(async move {
-                    inst.latchkey_connector_plugin()
-                        .call_begin(store, &settings, &req)
-                        .await
-                })
+        self.call_export(call, move |inst, store| {
+            Box::pin(async move {
+                inst.latchkey_connector_plugin()
+                    .call_begin(store, &settings, &req)
+                    .await
             })
-            .await?;
-        r.map_err(connector_error)
+        })
+        .await
     }
 
     /// Finishes a sign-in from the callback: the identity the provider vouches for.
@@ -641,8 +662,6 @@ impl Plugins {
         call: &Call<'_>,
         request: CompleteRequest,
     ) -> Result<Identity, CallError> {
-        let loaded = self.loaded(call.plugin)?;
-        let policy = self.policy(&loaded.info, call.settings, call.allow_http);
         let settings = call.settings.to_vec();
         let req = plugin::CompleteRequest {
             query: request.query,
@@ -650,9 +669,8 @@ impl Plugins {
             nonce: request.nonce,
             redirect_uri: request.redirect_uri,
         };
-        let _permit = self.permit(call.connector).await;
-        let r = self
-            .run(&loaded.pre, call.connector, policy, move |inst, store| {
+        let id = self
+            .call_export(call, move |inst, store| {
                 Box::pin(async move {
                     inst.latchkey_connector_plugin()
                         .call_complete(store, &settings, &req)
@@ -660,7 +678,6 @@ impl Plugins {
                 })
             })
             .await?;
-        let id = r.map_err(connector_error)?;
         if id.subject.is_empty() || id.subject.len() > 512 {
             return Err(CallError {
                 kind: FailureKind::Failed,
@@ -697,11 +714,7 @@ impl Plugins {
         connector: &str,
         settings: Vec<(String, String)>,
     ) -> Result<Result<(), Vec<(String, String)>>, CallError> {
-        let loaded = self.loaded.get(plugin_id).ok_or_else(|| CallError {
-            kind: FailureKind::Failed,
-            message: format!("no plugin {plugin_id:?} is loaded"),
-            detail: String::new(),
-        })?;
+        let loaded = self.loaded(plugin_id)?;
         let r = self
             .run(
                 &loaded.pre,

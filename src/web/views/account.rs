@@ -3,8 +3,8 @@
 use maud::{Markup, html};
 
 use super::layout::{
-    Chrome, Errors, Field, csrf_field, datetime, device, error_summary, field, flash, input_id,
-    page,
+    Chrome, Errors, Field, csrf_field, data_table, datetime, device, error_summary, field, flash,
+    input_id, page,
 };
 use crate::app::accounts::field_input_name;
 use crate::domain::account::Account;
@@ -214,17 +214,11 @@ pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
             }
             section aria-labelledby="sess-h" {
                 h2 #sess-h { (l.t("account.sessions")) }
-                div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-sessions" {
-                    table {
-                        caption.visually-hidden id="tbl-sessions" { (l.t("account.sessions")) }
-                        thead { tr {
-                            th scope="col" { (l.t("sessions.device")) }
-                            th scope="col" { (l.t("sessions.ip")) }
-                            th scope="col" { (l.t("sessions.started")) }
-                            th scope="col" { (l.t("sessions.last_seen")) }
-                            th scope="col" { span.visually-hidden { (l.t("sessions.actions")) } }
-                        } }
-                        tbody {
+                (data_table(
+                    "tbl-sessions",
+                    &l.t("account.sessions"),
+                    &[html! { (l.t("sessions.device")) }, html! { (l.t("sessions.ip")) }, html! { (l.t("sessions.started")) }, html! { (l.t("sessions.last_seen")) }, html! { span.visually-hidden { (l.t("sessions.actions")) } }],
+                    html! {
                             @for s in p.sessions {
                                 tr {
                                     td { (device(&s.user_agent)) }
@@ -244,9 +238,8 @@ pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
                                     }
                                 }
                             }
-                        }
-                    }
-                }
+                        },
+                ))
                 @if p.session_count > p.sessions.len() as i64 {
                     p.muted { (l.tn("sessions.more", p.session_count - p.sessions.len() as i64)) }
                 }

@@ -4,7 +4,7 @@ use maud::{Markup, html};
 
 use super::account::{event_label, field_input};
 use super::layout::{
-    Chrome, Errors, Field, csrf_field, datetime, error_summary, field, flash, page,
+    Chrome, Errors, Field, csrf_field, data_table, datetime, error_summary, field, flash, page,
 };
 use crate::domain::account::Account;
 use crate::domain::fields::{FieldDefinition, FieldKind, FieldSpec, UserAccess};
@@ -92,17 +92,11 @@ pub fn accounts(
                 input #q type="search" name="q" value=(q) autocomplete="off";
                 button type="submit" { (l.t("admin.search_button")) }
             }
-            div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-accounts" {
-                table {
-                    caption.visually-hidden id="tbl-accounts" { (l.t("admin.accounts")) }
-                    thead { tr {
-                        th scope="col" { (l.t("account.account_name")) }
-                        th scope="col" { (l.t("account.display_name")) }
-                        th scope="col" { (l.t("account.email")) }
-                        th scope="col" { (l.t("account.mobile")) }
-                        th scope="col" { (l.t("admin.status")) }
-                    } }
-                    tbody {
+            (data_table(
+                "tbl-accounts",
+                &l.t("admin.accounts"),
+                &[html! { (l.t("account.account_name")) }, html! { (l.t("account.display_name")) }, html! { (l.t("account.email")) }, html! { (l.t("account.mobile")) }, html! { (l.t("admin.status")) }],
+                html! {
                         @for a in list {
                             tr {
                                 td { a href=(format!("/admin/accounts/{}", a.id)) { (a.account_name.as_deref().unwrap_or("—")) @if a.account_name.is_none() { span.visually-hidden { (l.t("admin.no_name")) " #" (a.id) } } } }
@@ -115,9 +109,8 @@ pub fn accounts(
                                 }
                             }
                         }
-                    }
-                }
-            }
+                    },
+            ))
             @if list.is_empty() { p.muted { (l.t("admin.no_results")) } }
             section aria-labelledby="new-h" {
                 h2 #new-h { (l.t("admin.create_account")) }
@@ -292,18 +285,11 @@ pub fn fields(
             @if list.is_empty() {
                 p.muted { (l.t("admin.no_fields")) }
             } @else {
-                div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-fields" {
-                    table {
-                        caption.visually-hidden id="tbl-fields" { (l.t("admin.fields")) }
-                        thead { tr {
-                            th scope="col" { (l.t("field.label")) }
-                            th scope="col" { (l.t("field.key")) }
-                            th scope="col" { (l.t("field.type")) }
-                            th scope="col" { (l.t("field.user_access")) }
-                            th scope="col" { (l.t("field.flags")) }
-                            th scope="col" { (l.t("field.actions")) }
-                        } }
-                        tbody {
+                (data_table(
+                    "tbl-fields",
+                    &l.t("admin.fields"),
+                    &[html! { (l.t("field.label")) }, html! { (l.t("field.key")) }, html! { (l.t("field.type")) }, html! { (l.t("field.user_access")) }, html! { (l.t("field.flags")) }, html! { (l.t("field.actions")) }],
+                    html! {
                             @for (i, f) in list.iter().enumerate() {
                                 tr {
                                     td { a href=(format!("/admin/fields/{}", f.id)) { (f.spec.label) } }
@@ -336,9 +322,8 @@ pub fn fields(
                                     }
                                 }
                             }
-                        }
-                    }
-                }
+                        },
+                ))
             }
             section aria-labelledby="newf-h" {
                 h2 #newf-h { (l.t("admin.create_field")) }
@@ -532,18 +517,11 @@ pub fn audit(c: &Chrome<'_>, event: &str, account: &str, records: &[Record]) -> 
                 }
                 button type="submit" { (l.t("audit.filter")) }
             }
-            div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-audit" {
-                table {
-                    caption.visually-hidden id="tbl-audit" { (l.t("admin.audit")) }
-                    thead { tr {
-                        th scope="col" { (l.t("audit.time")) }
-                        th scope="col" { (l.t("audit.event")) }
-                        th scope="col" { (l.t("audit.actor")) }
-                        th scope="col" { (l.t("audit.account")) }
-                        th scope="col" { (l.t("audit.ip")) }
-                        th scope="col" { (l.t("audit.detail")) }
-                    } }
-                    tbody {
+            (data_table(
+                "tbl-audit",
+                &l.t("admin.audit"),
+                &[html! { (l.t("audit.time")) }, html! { (l.t("audit.event")) }, html! { (l.t("audit.actor")) }, html! { (l.t("audit.account")) }, html! { (l.t("audit.ip")) }, html! { (l.t("audit.detail")) }],
+                html! {
                         @for r in records {
                             tr {
                                 td { (datetime(r.at)) }
@@ -554,9 +532,8 @@ pub fn audit(c: &Chrome<'_>, event: &str, account: &str, records: &[Record]) -> 
                                 td { (r.detail) }
                             }
                         }
-                    }
-                }
-            }
+                    },
+            ))
             @if records.is_empty() { p.muted { (l.t("admin.no_results")) } }
         },
     )
@@ -579,18 +556,11 @@ pub fn deliveries(
                         dt { (l.t("deliveries.sms")) } dd { (l.t(if sms { "deliveries.configured" } else { "deliveries.not_configured" })) }
                     }
         @if !list.is_empty() {
-                    div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-deliveries" {
-                        table {
-                            caption.visually-hidden id="tbl-deliveries" { (l.t("admin.deliveries")) }
-                            thead { tr {
-                                th scope="col" { (l.t("audit.time")) }
-                                th scope="col" { (l.t("deliveries.channel")) }
-                                th scope="col" { (l.t("deliveries.to")) }
-                                th scope="col" { (l.t("audit.account")) }
-                                th scope="col" { (l.t("deliveries.purpose")) }
-                                th scope="col" { (l.t("deliveries.result")) }
-                            } }
-                            tbody {
+                    (data_table(
+                        "tbl-deliveries",
+                        &l.t("admin.deliveries"),
+                        &[html! { (l.t("audit.time")) }, html! { (l.t("deliveries.channel")) }, html! { (l.t("deliveries.to")) }, html! { (l.t("audit.account")) }, html! { (l.t("deliveries.purpose")) }, html! { (l.t("deliveries.result")) }],
+                        html! {
                                 @for d in list {
                                     tr {
                                         td { (datetime(d.at)) }
@@ -604,9 +574,8 @@ pub fn deliveries(
                                         }
                                     }
                                 }
-                            }
-                        }
-                    }
+                            },
+                    ))
                     }
                     @if list.is_empty() { p.muted { (l.t("admin.no_results")) } }
                 },
@@ -645,17 +614,11 @@ pub fn connectors(c: &Chrome<'_>, instances: &[InstanceRow], plugins: &[PluginRo
             @if instances.is_empty() {
                 p.muted { (l.t("connectors.none")) }
             } @else {
-                div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-instances" {
-                    table {
-                        caption.visually-hidden id="tbl-instances" { (l.t("connectors.instances")) }
-                        thead { tr {
-                            th scope="col" { (l.t("connectors.id")) }
-                            th scope="col" { (l.t("connectors.name")) }
-                            th scope="col" { (l.t("connectors.plugin")) }
-                            th scope="col" { (l.t("connectors.offered")) }
-                            th scope="col" { (l.t("admin.status")) }
-                        } }
-                        tbody {
+                (data_table(
+                    "tbl-instances",
+                    &l.t("connectors.instances"),
+                    &[html! { (l.t("connectors.id")) }, html! { (l.t("connectors.name")) }, html! { (l.t("connectors.plugin")) }, html! { (l.t("connectors.offered")) }, html! { (l.t("admin.status")) }],
+                    html! {
                             @for i in instances {
                                 tr {
                                     td { code { (i.id) } }
@@ -674,22 +637,15 @@ pub fn connectors(c: &Chrome<'_>, instances: &[InstanceRow], plugins: &[PluginRo
                                     }
                                 }
                             }
-                        }
-                    }
-                }
+                        },
+                ))
             }
             h2 { (l.t("connectors.plugins")) }
-            div.table-wrap tabindex="0" role="region" aria-labelledby="tbl-plugins" {
-                table {
-                    caption.visually-hidden id="tbl-plugins" { (l.t("connectors.plugins")) }
-                    thead { tr {
-                        th scope="col" { (l.t("connectors.plugin")) }
-                        th scope="col" { (l.t("connectors.version")) }
-                        th scope="col" { (l.t("connectors.source")) }
-                        th scope="col" { "SHA-256" }
-                        th scope="col" { (l.t("admin.status")) }
-                    } }
-                    tbody {
+            (data_table(
+                "tbl-plugins",
+                &l.t("connectors.plugins"),
+                &[html! { (l.t("connectors.plugin")) }, html! { (l.t("connectors.version")) }, html! { (l.t("connectors.source")) }, html! { "SHA-256" }, html! { (l.t("admin.status")) }],
+                html! {
                         @for p in plugins {
                             tr {
                                 td { (p.name) }
@@ -704,9 +660,8 @@ pub fn connectors(c: &Chrome<'_>, instances: &[InstanceRow], plugins: &[PluginRo
                                 }
                             }
                         }
-                    }
-                }
-            }
+                    },
+            ))
         },
     )
 }

@@ -222,6 +222,20 @@ pub fn input_id(name: &str) -> String {
     format!("in-{clean}")
 }
 
+/// A data table that scrolls sideways on narrow screens: a focusable, labelled region
+/// (so keyboard users can scroll it) with a caption for screen readers.
+pub fn data_table(id: &str, caption: &str, headers: &[Markup], rows: Markup) -> Markup {
+    html! {
+        div.table-wrap tabindex="0" role="region" aria-labelledby=(id) {
+            table {
+                caption.visually-hidden id=(id) { (caption) }
+                thead { tr { @for h in headers { th scope="col" { (h) } } } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
 pub fn error_summary(l: Locale, errors: &Errors) -> Markup {
     html! {
         @if !errors.is_empty() {
