@@ -16,6 +16,15 @@ use crate::domain::settings::SETTINGS;
 use crate::error::Error;
 use crate::store;
 
+/// `println!` that tolerates a closed stdout (`latchkey user list | head`): the reader
+/// has gone, so there is nobody left to tell.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[derive(Debug, Parser)]
 #[command(name = "latchkey", version, about = "Self-hosted identity portal")]
 pub struct Cli {
@@ -46,6 +55,14 @@ pub enum Command {
     /// Connector plugins
     #[command(subcommand)]
     Connector(ConnectorCommand),
+    /// Import the people in a connector's directory as accounts bound to it
+    Import {
+        /// The connector instance's id (as in [[connectors]] or the admin console)
+        connector: String,
+        /// Show what would change without writing anything
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,19 +215,20 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
             let s = store::Store::open(&config.database_path())
                 .map_err(|e| Error::Internal(e.to_string()))?;
             let n = s.migrate().map_err(|e| Error::Internal(e.to_string()))?;
-            println!("{n} migration(s) applied; the database is up to date");
+            say!("{n} migration(s) applied; the database is up to date");
             Ok(())
         }
         Command::User(cmd) => user(App::open(config)?, cmd).await,
         Command::Field(FieldCommand::Add(f)) => field_add(&App::open(config)?, f),
         Command::Settings(cmd) => settings(&App::open(config)?, cmd),
         Command::Connector(ConnectorCommand::List { json }) => connector_list(&config, json).await,
+        Command::Import { connector, dry_run } => import(config, &connector, dry_run).await,
         Command::Backup { file } => {
             let app = App::open(config)?;
             app.store
                 .backup(&file)
                 .map_err(|e| Error::Invalid(e.to_string()))?;
-            println!("backup written to {}", file.display());
+            say!("backup written to {}", file.display());
             Ok(())
         }
     }
@@ -258,7 +276,7 @@ async fn user(app: App, cmd: UserCommand) -> Result<(), Error> {
                 password,
             };
             app.create_account(&Actor::cli(), &input).await?;
-            println!("account {} created", input.account_name.trim());
+            say!("account {} created", input.account_name.trim());
             // The first admin made here retires the browser setup link.
             app.setup_link()?;
             Ok(())
@@ -267,10 +285,10 @@ async fn user(app: App, cmd: UserCommand) -> Result<(), Error> {
             let accounts = app.store.read(store::accounts::all)?;
             if json {
                 let v: Vec<_> = accounts.iter().map(account_json).collect();
-                println!("{}", serde_json::Value::Array(v));
+                say!("{}", serde_json::Value::Array(v));
             } else {
                 for a in &accounts {
-                    println!(
+                    say!(
                         "{:<24} {:<24} {:<28} {:<16} {}{}",
                         a.account_name.as_deref().unwrap_or("(none)"),
                         a.display_name,
@@ -317,20 +335,20 @@ async fn user(app: App, cmd: UserCommand) -> Result<(), Error> {
                 v["factors"] = json!(factors);
                 v["recovery_codes"] = json!(app.factors(&a)?.recovery_codes_left);
                 v["sessions"] = json!(sessions);
-                println!("{v}");
+                say!("{v}");
             } else {
-                println!(
+                say!(
                     "account name:  {}",
                     a.account_name.as_deref().unwrap_or("(none)")
                 );
-                println!("display name:  {}", a.display_name);
-                println!("email:         {}", a.email.as_deref().unwrap_or("-"));
-                println!("mobile:        {}", a.mobile.as_deref().unwrap_or("-"));
-                println!("admin:         {}", a.is_admin);
-                println!("disabled:      {}", a.disabled);
-                println!("sessions:      {sessions}");
+                say!("display name:  {}", a.display_name);
+                say!("email:         {}", a.email.as_deref().unwrap_or("-"));
+                say!("mobile:        {}", a.mobile.as_deref().unwrap_or("-"));
+                say!("admin:         {}", a.is_admin);
+                say!("disabled:      {}", a.disabled);
+                say!("sessions:      {sessions}");
                 for (d, v) in fields {
-                    println!("field {}: {}", d.spec.key, v.as_deref().unwrap_or("-"));
+                    say!("field {}: {}", d.spec.key, v.as_deref().unwrap_or("-"));
                 }
             }
             Ok(())
@@ -363,7 +381,7 @@ fn field_add(app: &App, f: FieldAdd) -> Result<(), Error> {
     };
     let key = spec.key.clone();
     app.add_field(&Actor::cli(), spec)?;
-    println!("field {} added", key.trim());
+    say!("field {} added", key.trim());
     Ok(())
 }
 
@@ -374,17 +392,17 @@ fn settings(app: &App, cmd: SettingsCommand) -> Result<(), Error> {
             let v = s
                 .get(&key)
                 .ok_or_else(|| Error::Invalid(format!("unknown setting {key:?}")))?;
-            println!("{v}");
+            say!("{v}");
         }
         SettingsCommand::Get { key: None } => {
             let s = app.settings()?;
             for def in SETTINGS {
-                println!("{} = {}", def.key, s.get(def.key).unwrap_or(def.default));
+                say!("{} = {}", def.key, s.get(def.key).unwrap_or(def.default));
             }
         }
         SettingsCommand::Set { key, value } => {
             let v = app.set_setting(&Actor::cli(), &key, &value)?;
-            println!("{key} = {v}");
+            say!("{key} = {v}");
         }
     }
     Ok(())
@@ -419,10 +437,10 @@ async fn connector_list(config: &Config, json: bool) -> Result<(), Error> {
                 "error": b.reason,
             })
         }));
-        println!("{}", serde_json::Value::Array(v));
+        say!("{}", serde_json::Value::Array(v));
     } else {
         for p in plugins.list() {
-            println!(
+            say!(
                 "{:<12} {:<10} api {:<6} {}  {} ({})",
                 p.id,
                 p.version,
@@ -433,8 +451,61 @@ async fn connector_list(config: &Config, json: bool) -> Result<(), Error> {
             );
         }
         for b in plugins.broken() {
-            println!("BROKEN       {}: {}", b.source, b.reason);
+            say!("BROKEN       {}: {}", b.source, b.reason);
         }
     }
     Ok(())
+}
+
+async fn import(config: Config, connector: &str, dry_run: bool) -> Result<(), Error> {
+    use crate::app::directory::Progress;
+    use indicatif::{ProgressBar, ProgressStyle};
+    let mut app = App::open(config)?;
+    let plugins =
+        crate::plugins::Plugins::load(&app.config.plugins_dir, &app.config.plugin_cache_dir())
+            .await
+            .map_err(Error::Internal)?;
+    app.plugins = Some(plugins);
+    // Drawn on stderr, and only on a terminal (indicatif hides it otherwise).
+    let bar = ProgressBar::new_spinner();
+    let applying = std::sync::atomic::AtomicBool::new(false);
+    let progress = |p: Progress| match p {
+        Progress::Reading { pages, people } => {
+            bar.set_message(format!(
+                "reading the directory: {pages} pages, {people} people"
+            ));
+            bar.tick();
+        }
+        Progress::Applying { done, total } => {
+            if !applying.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                bar.set_length(total as u64);
+                bar.set_style(
+                    ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar.set_message("accounts");
+            }
+            bar.set_position(done as u64);
+        }
+    };
+    let result = app
+        .import_directory(&Actor::cli(), connector, dry_run, &progress)
+        .await;
+    bar.finish_and_clear();
+    let report = result?;
+    for c in &report.conflicts {
+        say!("conflict: {c}");
+    }
+    for e in &report.errors {
+        say!("error: {e}");
+    }
+    say!("{connector}: {}", report.summary());
+    if report.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Internal(format!(
+            "{} people could not be imported",
+            report.errors.len()
+        )))
+    }
 }

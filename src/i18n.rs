@@ -65,6 +65,11 @@ impl Locale {
     pub fn tn(self, key: &str, n: impl std::fmt::Display) -> String {
         self.t(key).replace("%{n}", &n.to_string())
     }
+
+    /// The translation of `key` with `%{name}` filled in by `value`.
+    pub fn tv(self, key: &str, name: &str, value: &str) -> String {
+        self.t(key).replace(&format!("%{{{name}}}"), value)
+    }
 }
 
 #[cfg(test)]

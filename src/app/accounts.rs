@@ -208,6 +208,28 @@ impl App {
         Ok(id)
     }
 
+    /// An account without a name (imported or provisioned from an IdP) gets the one its
+    /// user chooses at first logon. Refused once the account has a name.
+    pub fn choose_account_name(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        account_name: &str,
+    ) -> Result<String, Error> {
+        let name = account::validate_account_name(account_name)
+            .map_err(|e| Error::Form(vec![name_problem(e)]))?;
+        self.store.write(|tx| {
+            let before = store::accounts::require(tx, account_id)?;
+            if before.account_name.is_some() {
+                return Err(Error::Refused("this account already has a name".into()));
+            }
+            store::accounts::set_names(tx, account_id, Some(&name), &before.display_name)
+                .map_err(conflict_problem)?;
+            audit(tx, actor, "account.name_chosen", Some((account_id, &name)), "")
+        })?;
+        Ok(name)
+    }
+
     /// The user (or an admin) changes the account name and display name.
     pub fn update_names(
         &self,

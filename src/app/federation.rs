@@ -38,7 +38,9 @@ fn call_failure(e: crate::plugins::CallError) -> Error {
     match e.kind {
         FailureKind::Cancelled => refuse("err.sign_in_cancelled", "you cancelled the sign-in"),
         FailureKind::Refused => Error::form("connector", "err.connector_refused", e.message),
-        FailureKind::Failed => Error::form("connector", "err.connector_failed", e.message),
+        FailureKind::Failed | FailureKind::Unsupported => {
+            Error::form("connector", "err.connector_failed", e.message)
+        }
     }
 }
 
@@ -71,7 +73,7 @@ impl App {
             .collect()
     }
 
-    fn call<'a>(&self, c: &'a ConnectorConfig, settings: &'a [(String, String)]) -> Call<'a> {
+    pub(super) fn call<'a>(&self, c: &'a ConnectorConfig, settings: &'a [(String, String)]) -> Call<'a> {
         Call {
             connector: &c.id,
             plugin: &c.plugin,
@@ -80,7 +82,7 @@ impl App {
         }
     }
 
-    fn instance_settings(c: &ConnectorConfig) -> Vec<(String, String)> {
+    pub(super) fn instance_settings(c: &ConnectorConfig) -> Vec<(String, String)> {
         c.settings
             .iter()
             .map(|(k, v)| (k.clone(), setting_text(v)))
@@ -356,62 +358,13 @@ impl App {
     ) -> Result<i64, Error> {
         let region = self.config.phone_region.clone();
         self.store.write(|tx| {
-            let candidate: Option<Identifier> = match c.match_by {
-                MatchBy::Email if identity.email_verified => identity.email.as_deref().map(|e| Identifier::Email(e.to_lowercase())),
-                MatchBy::Mobile if identity.mobile_verified => identity
-                    .mobile
-                    .as_deref()
-                    .and_then(|m| crate::domain::contact::normalize_mobile(m, &region).ok())
-                    .map(Identifier::Mobile),
-                MatchBy::AccountName => identity.account_name_hint.clone().map(Identifier::AccountName),
-                _ => None,
-            };
-            if let Some(ident) = candidate
-                && let Some(existing) = store::accounts::find(tx, &ident)?
-            {
-                let auto_elsewhere = store::bindings::for_account(tx, existing.id)?.iter().any(|b| b.kind == Kind::Auto);
-                if auto_elsewhere {
-                    return Err(refuse("err.auto_elsewhere", "the matching account is already bound automatically to another sign-in service"));
-                }
-                store::bindings::insert(tx, existing.id, &c.id, &identity.subject, Kind::Auto, identity.display_name.as_deref().unwrap_or(""), now())?;
-                audit(tx, actor, "binding.create", Some((existing.id, &existing.label())), &format!("{} (automatic, matched)", c.id))?;
-                return Ok(existing.id);
+            match link_or_create(tx, actor, c, identity, &region, "account.provision")? {
+                Settled::Linked(id) | Settled::Created(id) => Ok(id),
+                Settled::Conflict(_) => Err(refuse(
+                    "err.auto_elsewhere",
+                    "the matching account is already bound automatically to another sign-in service",
+                )),
             }
-            // A new account. Taken or invalid names, emails and mobiles are left empty.
-            let name = identity
-                .account_name_hint
-                .as_deref()
-                .and_then(|h| validate_account_name(h).ok())
-                .filter(|n| matches!(store::accounts::find(tx, &Identifier::AccountName(n.clone())), Ok(None)));
-            let email = identity
-                .email
-                .as_deref()
-                .filter(|_| identity.email_verified)
-                .and_then(|e| crate::domain::contact::normalize_email(e).ok())
-                .filter(|e| matches!(store::accounts::find(tx, &Identifier::Email(e.clone())), Ok(None)));
-            let mobile = identity
-                .mobile
-                .as_deref()
-                .filter(|_| identity.mobile_verified)
-                .and_then(|m| crate::domain::contact::normalize_mobile(m, &region).ok())
-                .filter(|m| matches!(store::accounts::find(tx, &Identifier::Mobile(m.clone())), Ok(None)));
-            let display: String = identity.display_name.clone().unwrap_or_default().chars().filter(|c| !c.is_control()).take(128).collect();
-            let id = store::accounts::insert(
-                tx,
-                &store::accounts::NewAccount {
-                    account_name: name.as_deref(),
-                    display_name: &display,
-                    email: email.as_deref(),
-                    mobile: mobile.as_deref(),
-                    is_admin: false,
-                    password_hash: None,
-                },
-                now(),
-            )?;
-            store::bindings::insert(tx, id, &c.id, &identity.subject, Kind::Auto, &display, now())?;
-            let label = name.clone().unwrap_or_else(|| display.clone());
-            audit(tx, actor, "account.provision", Some((id, &label)), &c.id)?;
-            Ok(id)
         })
     }
 
@@ -456,4 +409,132 @@ impl App {
             .store
             .read(|c| store::bindings::for_account(c, account_id))?)
     }
+}
+
+/// The IdP's display name as an account's: no control characters, at most 128.
+pub(super) fn clean_display(identity: &Identity) -> String {
+    identity
+        .display_name
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(128)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// What became of an identity no binding named yet.
+pub(super) enum Settled {
+    /// An existing account (found by `match_by`) is now bound to it.
+    Linked(i64),
+    /// A new account was created for it.
+    Created(i64),
+    /// The account `match_by` found cannot take it; nothing was written.
+    Conflict(String),
+}
+
+/// Settles an identity that no binding names, inside the caller's transaction: links
+/// the existing account `match_by` finds (only with attributes the IdP vouches for, and
+/// never one bound automatically elsewhere), else creates an account; the binding is
+/// automatic either way. New accounts get the hint as their name, and the email and
+/// mobile the IdP vouches for, each only when valid and not taken; else left empty.
+pub(super) fn link_or_create(
+    tx: &rusqlite::Connection,
+    actor: &Actor,
+    c: &ConnectorConfig,
+    identity: &Identity,
+    region: &str,
+    create_event: &str,
+) -> Result<Settled, Error> {
+    use crate::domain::contact::{normalize_email, normalize_mobile};
+    let candidate: Option<Identifier> = match c.match_by {
+        MatchBy::Email if identity.email_verified => identity
+            .email
+            .as_deref()
+            .and_then(|e| normalize_email(e).ok())
+            .map(Identifier::Email),
+        MatchBy::Mobile if identity.mobile_verified => identity
+            .mobile
+            .as_deref()
+            .and_then(|m| normalize_mobile(m, region).ok())
+            .map(Identifier::Mobile),
+        MatchBy::AccountName => identity
+            .account_name_hint
+            .clone()
+            .map(Identifier::AccountName),
+        _ => None,
+    };
+    let display = clean_display(identity);
+    if let Some(ident) = candidate
+        && let Some(existing) = store::accounts::find(tx, &ident)?
+    {
+        let bindings = store::bindings::for_account(tx, existing.id)?;
+        if let Some(b) = bindings.iter().find(|b| b.kind == Kind::Auto) {
+            return Ok(Settled::Conflict(format!(
+                "{} is already bound automatically to {}",
+                existing.label(),
+                b.connector_id
+            )));
+        }
+        if bindings.iter().any(|b| b.connector_id == c.id) {
+            return Ok(Settled::Conflict(format!(
+                "{} is already bound to another {} identity",
+                existing.label(),
+                c.id
+            )));
+        }
+        store::bindings::insert(
+            tx,
+            existing.id,
+            &c.id,
+            &identity.subject,
+            Kind::Auto,
+            &display,
+            now(),
+        )?;
+        audit(
+            tx,
+            actor,
+            "binding.create",
+            Some((existing.id, &existing.label())),
+            &format!("{} (automatic, matched)", c.id),
+        )?;
+        return Ok(Settled::Linked(existing.id));
+    }
+    let free = |ident: Identifier| matches!(store::accounts::find(tx, &ident), Ok(None));
+    let name = identity
+        .account_name_hint
+        .as_deref()
+        .and_then(|h| validate_account_name(h).ok())
+        .filter(|n| free(Identifier::AccountName(n.clone())));
+    let email = identity
+        .email
+        .as_deref()
+        .filter(|_| identity.email_verified)
+        .and_then(|e| normalize_email(e).ok())
+        .filter(|e| free(Identifier::Email(e.clone())));
+    let mobile = identity
+        .mobile
+        .as_deref()
+        .filter(|_| identity.mobile_verified)
+        .and_then(|m| normalize_mobile(m, region).ok())
+        .filter(|m| free(Identifier::Mobile(m.clone())));
+    let id = store::accounts::insert(
+        tx,
+        &store::accounts::NewAccount {
+            account_name: name.as_deref(),
+            display_name: &display,
+            email: email.as_deref(),
+            mobile: mobile.as_deref(),
+            is_admin: false,
+            password_hash: None,
+        },
+        now(),
+    )?;
+    store::bindings::insert(tx, id, &c.id, &identity.subject, Kind::Auto, &display, now())?;
+    let label = name.unwrap_or_else(|| display.clone());
+    audit(tx, actor, create_event, Some((id, &label)), &c.id)?;
+    Ok(Settled::Created(id))
 }

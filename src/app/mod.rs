@@ -3,6 +3,7 @@
 //! and the CLI both call these; neither touches SQL.
 
 pub mod accounts;
+pub mod directory;
 pub mod factors;
 pub mod federation;
 pub mod fields;

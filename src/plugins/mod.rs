@@ -116,6 +116,8 @@ pub enum FailureKind {
     Refused,
     /// The person cancelled at the provider.
     Cancelled,
+    /// The connector does not offer this function (e.g. no directory).
+    Unsupported,
 }
 
 struct Loaded {
@@ -278,11 +280,32 @@ pub struct Identity {
     pub account_name_hint: Option<String>,
 }
 
+/// An identity a plugin returned, refused if its subject is unusable.
+fn checked_identity(id: plugin::Identity) -> Result<Identity, CallError> {
+    if id.subject.is_empty() || id.subject.len() > 512 {
+        return Err(CallError {
+            kind: FailureKind::Failed,
+            message: "the sign-in service sent an unusable answer".into(),
+            detail: format!("subject of {} bytes", id.subject.len()),
+        });
+    }
+    Ok(Identity {
+        subject: id.subject,
+        display_name: id.display_name,
+        email: id.email,
+        email_verified: id.email_verified,
+        mobile: id.mobile,
+        mobile_verified: id.mobile_verified,
+        account_name_hint: id.account_name_hint,
+    })
+}
+
 fn connector_error(e: plugin::ConnectorError) -> CallError {
     let message: String = e.message.chars().take(300).collect();
     let kind = match e.kind {
         plugin::ErrorKind::Cancelled => FailureKind::Cancelled,
         plugin::ErrorKind::UpstreamRefused => FailureKind::Refused,
+        plugin::ErrorKind::NotSupported => FailureKind::Unsupported,
         _ => FailureKind::Failed,
     };
     CallError {
@@ -678,22 +701,30 @@ impl Plugins {
                 })
             })
             .await?;
-        if id.subject.is_empty() || id.subject.len() > 512 {
-            return Err(CallError {
-                kind: FailureKind::Failed,
-                message: "the sign-in service sent an unusable answer".into(),
-                detail: format!("subject of {} bytes", id.subject.len()),
-            });
+        checked_identity(id)
+    }
+
+    /// One page of the provider's directory; `cursor` is `None` for the first page.
+    pub async fn directory_page(
+        &self,
+        call: &Call<'_>,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Identity>, Option<String>), CallError> {
+        let settings = call.settings.to_vec();
+        let page = self
+            .call_export(call, move |inst, store| {
+                Box::pin(async move {
+                    inst.latchkey_connector_plugin()
+                        .call_directory_page(store, &settings, cursor.as_deref())
+                        .await
+                })
+            })
+            .await?;
+        let mut identities = Vec::with_capacity(page.identities.len());
+        for id in page.identities {
+            identities.push(checked_identity(id)?);
         }
-        Ok(Identity {
-            subject: id.subject,
-            display_name: id.display_name,
-            email: id.email,
-            email_verified: id.email_verified,
-            mobile: id.mobile,
-            mobile_verified: id.mobile_verified,
-            account_name_hint: id.account_name_hint,
-        })
+        Ok((identities, page.next_cursor))
     }
 
     /// At most `PER_CONNECTOR_CALLS` calls of one connector run at once.

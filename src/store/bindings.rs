@@ -99,3 +99,10 @@ pub fn delete_manual(conn: &Connection, account_id: i64, connector_id: &str) -> 
         .execute(params![account_id, connector_id])?
         > 0)
 }
+
+/// Updates the name shown for a binding (the IdP's display name changed).
+pub fn set_display(conn: &Connection, id: i64, display: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE bindings SET display = ?2 WHERE id = ?1")?
+        .execute(params![id, display])?;
+    Ok(())
+}

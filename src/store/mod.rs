@@ -230,6 +230,21 @@ impl Store {
         Ok(out)
     }
 
+    /// Runs `f` like `write`, then rolls everything back: what a change would do,
+    /// without doing it (dry runs).
+    pub fn trial<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&tx);
+        tx.rollback().map_err(StoreError::from)?;
+        out
+    }
+
     /// Applies pending migrations; returns how many were applied.
     pub fn migrate(&self) -> Result<usize> {
         let mut conn = self.conn()?;

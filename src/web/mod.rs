@@ -217,6 +217,7 @@ async fn dispatch(app: &Arc<App>, req: &mut Request) -> Result<Resp, Error> {
         ["login", "factor"] if post => handlers::factors::factor_submit(app, req),
         ["login", "factor", "send"] if post => handlers::factors::factor_send(app, req).await,
         ["login", "bind"] if get => handlers::factors::bind_page(app, req),
+        ["login", "name"] if get || post => handlers::auth::choose_name(app, req, post),
         ["password", "reset"] if get => handlers::reset::request_page(app, req),
         ["password", "reset"] if post => handlers::reset::request(app, req),
         ["password", "reset", "confirm"] if post => handlers::reset::confirm(app, req).await,

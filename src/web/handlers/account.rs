@@ -99,6 +99,17 @@ fn show(
         })
         .collect();
     let needs_password = !app.recently_authenticated(session)?;
+    let in_app = match in_app_browser(&req.client.user_agent) {
+        Some(key) => {
+            let url = format!("{}/account", app.config.base_url());
+            Some(views::account::InApp {
+                app_key: key,
+                qr: super::qr_data_uri(&url)?,
+                url,
+            })
+        }
+        None => None,
+    };
     let page = views::account::account(
         &req.chrome(),
         &session.csrf_token,
@@ -119,6 +130,7 @@ fn show(
             security,
             connectors: &connectors,
             needs_password,
+            in_app: in_app.as_ref(),
         },
     );
     Ok(Resp::html(status, page))
@@ -212,5 +224,38 @@ async fn change_password(
             password_page(app, req, session, &errors, StatusCode::BAD_REQUEST)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// The translation key of the app whose built-in browser this is, for the apps whose
+/// browsers break logons (no password managers, no security keys, cookies that vanish).
+fn in_app_browser(user_agent: &str) -> Option<&'static str> {
+    let ua = user_agent.to_ascii_lowercase();
+    if ua.contains("dingtalk") {
+        Some("inapp.dingtalk")
+    } else if ua.contains("wxwork") {
+        Some("inapp.wecom")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_app_browser;
+
+    #[test]
+    fn in_app_browsers_are_recognised_by_their_user_agent() {
+        let dingtalk = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 \
+            (KHTML, like Gecko) Mobile/15E148 AliApp(DingTalk/7.5.0) com.laiwang.DingTalk/123 \
+            Channel/201200 language/zh-Hans-CN UT4Aplus/0.0.6 WK";
+        let wecom = "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 (KHTML, like Gecko) \
+            Chrome/107.0 Mobile Safari/537.36 wxwork/4.1.10 MicroMessenger/7.0.1 Language/zh";
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+            Chrome/120.0 Safari/537.36";
+        assert_eq!(in_app_browser(dingtalk), Some("inapp.dingtalk"));
+        assert_eq!(in_app_browser(wecom), Some("inapp.wecom"));
+        assert_eq!(in_app_browser(chrome), None);
+        assert_eq!(in_app_browser(""), None);
     }
 }

@@ -151,6 +151,7 @@ pub async fn route(app: &App, req: &Request, rest: &[&str], post: bool) -> Resul
                 &plugins,
             )))
         }
+        (["connectors", cid, "import"], post) => import(app, req, csrf, cid, post).await,
         (["deliveries"], false) => {
             let list = app
                 .store
@@ -454,4 +455,41 @@ fn connector_rows(app: &App) -> (Vec<views::admin::InstanceRow>, Vec<views::admi
         }));
     }
     (instances, rows)
+}
+
+/// `/admin/connectors/{id}/import`: the form (with a dry-run choice), then the report.
+async fn import(
+    app: &App,
+    req: &Request,
+    csrf: &str,
+    connector: &str,
+    post: bool,
+) -> Result<Resp, Error> {
+    let c = app
+        .connector_config(connector)
+        .ok_or_else(|| Error::NotFound(req.path.clone()))?;
+    let name = c.name.clone();
+    if !post {
+        return Ok(Resp::page(views::admin::import(
+            &req.chrome(),
+            csrf,
+            connector,
+            &name,
+            None,
+        )));
+    }
+    let dry_run = req.form.get("dry_run") == "on";
+    let outcome = app
+        .import_directory(&req.actor(), connector, dry_run, &|_| {})
+        .await;
+    let (report, status) = match outcome {
+        Ok(r) => (Ok(r), StatusCode::OK),
+        // A refusal or an unreachable directory is shown on the page, not as an error page.
+        Err(Error::Refused(m) | Error::Internal(m)) => (Err(m), StatusCode::BAD_GATEWAY),
+        Err(e) => return Err(e),
+    };
+    Ok(Resp::html(
+        status,
+        views::admin::import(&req.chrome(), csrf, connector, &name, Some(&report)),
+    ))
 }

@@ -206,3 +206,38 @@ fn login_connectors(app: &App) -> Vec<(String, String)> {
         .map(|c| (c.id.clone(), c.name.clone()))
         .collect()
 }
+
+/// `GET/POST /login/name`: an account without a name chooses one before anything else.
+pub fn choose_name(app: &App, req: &Request, post: bool) -> Result<Resp, Error> {
+    let (s, a) = match &req.session {
+        Some((s, a)) if s.stage == Stage::Active => (s, a),
+        Some((s, _)) => return Ok(Resp::redirect(super::factors::stage_home(s.stage))),
+        None => return Ok(Resp::redirect("/login")),
+    };
+    if a.account_name.is_some() {
+        return Ok(Resp::redirect("/account"));
+    }
+    let csrf = s.csrf_token.as_str();
+    if !post {
+        return Ok(Resp::page(views::auth::choose_name(
+            &req.chrome(),
+            csrf,
+            "",
+            &Errors::none(),
+        )));
+    }
+    let value = req.form.get("account_name");
+    match app.choose_account_name(&req.actor(), a.id, value) {
+        Ok(_) => Ok(Resp::redirect("/account?done=profile")),
+        Err(Error::Form(p)) => Ok(Resp::html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            views::auth::choose_name(
+                &req.chrome(),
+                csrf,
+                value.trim(),
+                &Errors::from_problems(req.locale, &p),
+            ),
+        )),
+        Err(e) => Err(e),
+    }
+}

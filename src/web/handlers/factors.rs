@@ -1,8 +1,6 @@
 //! Second factors: the logon prompt (`/login/factor`), forced binding (`/login/bind`),
 //! binding email and mobile, the OTP authenticator and recovery codes.
 
-use qrcode::QrCode;
-use qrcode::render::svg;
 use warp::http::StatusCode;
 
 use super::auth::session_cookie;
@@ -18,7 +16,7 @@ use crate::web::response::Resp;
 use crate::web::views::factors::{self as v, ContactStep, OtpState};
 use crate::web::views::layout::Errors;
 
-fn stage_home(stage: Stage) -> &'static str {
+pub(super) fn stage_home(stage: Stage) -> &'static str {
     match stage {
         Stage::Active => "/account",
         Stage::PasswordExpired => "/account/password",
@@ -355,20 +353,6 @@ pub async fn contact(
     }
 }
 
-fn qr_data_uri(uri: &str) -> Result<String, Error> {
-    let code = QrCode::new(uri.as_bytes()).map_err(|e| Error::Internal(format!("QR code: {e}")))?;
-    let svg = code
-        .render::<svg::Color<'_>>()
-        .min_dimensions(220, 220)
-        .quiet_zone(true)
-        .build();
-    use base64::Engine as _;
-    Ok(format!(
-        "data:image/svg+xml;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(svg)
-    ))
-}
-
 pub async fn otp(
     app: &App,
     req: &Request,
@@ -385,7 +369,7 @@ pub async fn otp(
         let qr;
         let state = match &setup {
             Some((secret, uri)) => {
-                qr = qr_data_uri(uri)?;
+                qr = super::qr_data_uri(uri)?;
                 OtpState::Setup {
                     secret,
                     uri,

@@ -93,6 +93,8 @@ pub fn require_user(req: &Request) -> Result<(Session, Account), Resp> {
         }
         Some((s, a)) => {
             let allowed = match s.stage {
+                // An account without a name chooses one before anything else.
+                Stage::Active if a.account_name.is_none() => false,
                 Stage::Active => true,
                 Stage::PasswordExpired => req.path == "/account/password",
                 // Only the second-factor prompt (its own handler) until it passes.
@@ -104,6 +106,7 @@ pub fn require_user(req: &Request) -> Result<(Session, Account), Resp> {
                 Ok((s.clone(), a.clone()))
             } else {
                 Err(Resp::redirect(match s.stage {
+                    Stage::Active => "/login/name",
                     Stage::PasswordExpired => "/account/password",
                     Stage::SecondFactor => "/login/factor",
                     _ => "/login/bind",
@@ -164,4 +167,19 @@ pub fn error_page(req: &Request, e: Error) -> Resp {
         status,
         super::views::auth::error(&req.chrome(), &title, &message),
     )
+}
+
+/// A QR code as an SVG data URI (allowed by the CSP's `img-src data:`).
+pub fn qr_data_uri(uri: &str) -> Result<String, Error> {
+    let code = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| Error::Internal(format!("QR code: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(220, 220)
+        .quiet_zone(true)
+        .build();
+    use base64::Engine as _;
+    Ok(format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    ))
 }

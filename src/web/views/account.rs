@@ -50,6 +50,18 @@ pub struct AccountPage<'a> {
     pub connectors: &'a [ConnectorRow],
     /// Binding needs the password again (the logon is older than the reauth window).
     pub needs_password: bool,
+    /// Shown inside an app's built-in browser: the hand-off to the system browser.
+    pub in_app: Option<&'a InApp>,
+}
+
+/// The hand-off from an app's built-in browser to the system browser.
+pub struct InApp {
+    /// Translation key of the app's name.
+    pub app_key: &'static str,
+    /// This page's address.
+    pub url: String,
+    /// `url` as a QR code (data URI).
+    pub qr: String,
 }
 
 /// One connector on My Account: bound (what to show, automatic?) or not.
@@ -93,6 +105,15 @@ pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
         c,
         &l.t("account.title"),
         html! {
+            @if let Some(h) = p.in_app {
+                section.notice aria-labelledby="inapp-h" {
+                    h2 #inapp-h { (l.t("inapp.title")) }
+                    p { (l.tv("inapp.why", "app", &l.t(h.app_key))) }
+                    p { a href=(h.url) target="_blank" rel="noopener" { (h.url) } }
+                    p { (l.tv("inapp.how", "app", &l.t(h.app_key))) }
+                    div.qr { img src=(h.qr) width="220" height="220" alt=(l.tv("inapp.qr_alt", "url", &h.url)); }
+                }
+            }
             (flash(l, p.flash))
             (error_summary(l, p.errors))
             section aria-labelledby="basic-h" {

@@ -9,6 +9,7 @@ use super::layout::{
 use crate::domain::account::Account;
 use crate::domain::fields::{FieldDefinition, FieldKind, FieldSpec, UserAccess};
 use crate::domain::settings::{SETTINGS, SettingKind, Settings};
+use crate::app::directory::ImportReport;
 use crate::i18n::Locale;
 use crate::store::audit::Record;
 use crate::web::request::Params;
@@ -662,6 +663,63 @@ pub fn connectors(c: &Chrome<'_>, instances: &[InstanceRow], plugins: &[PluginRo
                         }
                     },
             ))
+        },
+    )
+}
+
+/// A directory import: the form, then what it did (or why it could not run).
+pub fn import(
+    c: &Chrome<'_>,
+    csrf: &str,
+    id: &str,
+    name: &str,
+    result: Option<&Result<ImportReport, String>>,
+) -> Markup {
+    let l = c.locale;
+    page(
+        c,
+        &l.tv("import.title", "name", name),
+        html! {
+            (subnav(l, "/admin/connectors"))
+            @match result {
+                Some(Ok(r)) => {
+                    div.alert.ok role="status" {
+                        p {
+                            @if r.dry_run { strong { (l.t("import.dry_run_done")) } " " }
+                            (l.tn("import.people", r.people))
+                        }
+                    }
+                    dl.facts {
+                        dt { (l.t("import.created")) } dd { (r.created) }
+                        dt { (l.t("import.updated")) } dd { (r.updated) }
+                        dt { (l.t("import.unchanged")) } dd { (r.unchanged) }
+                        dt { (l.t("import.conflicts")) } dd { (r.conflicts.len()) }
+                        dt { (l.t("import.errors")) } dd { (r.errors.len()) }
+                    }
+                    @if !r.conflicts.is_empty() {
+                        h2 { (l.t("import.conflicts")) }
+                        p { (l.t("import.conflicts_hint")) }
+                        ul { @for x in &r.conflicts { li { (x) } } }
+                    }
+                    @if !r.errors.is_empty() {
+                        h2 { (l.t("import.errors")) }
+                        ul { @for x in &r.errors { li { (x) } } }
+                    }
+                }
+                Some(Err(m)) => {
+                    div.alert.error role="alert" { p { (l.t("import.failed")) " " (m) } }
+                }
+                None => {}
+            }
+            p { (l.t("import.intro")) }
+            form.card method="post" action=(format!("/admin/connectors/{id}/import")) {
+                (csrf_field(csrf))
+                div.field.check {
+                    input #in-dry_run type="checkbox" name="dry_run" value="on";
+                    label for="in-dry_run" { (l.t("import.dry_run")) }
+                }
+                button type="submit" { (l.t("import.submit")) }
+            }
         },
     )
 }

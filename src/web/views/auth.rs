@@ -89,6 +89,25 @@ pub fn setup(
     )
 }
 
+/// First logon of an account without a name: choose one before anything else.
+pub fn choose_name(c: &Chrome<'_>, csrf: &str, value: &str, errors: &Errors) -> Markup {
+    let l = c.locale;
+    page(
+        c,
+        &l.t("choose_name.title"),
+        html! {
+            p { (l.t("choose_name.intro")) }
+            (error_summary(l, errors))
+            form.card method="post" action="/login/name" novalidate {
+                (csrf_field(csrf))
+                (field(Field::new("account_name", &l.t("account.account_name")).value(value)
+                    .autocomplete("username").required(true).hint(Some(&l.t("account.account_name_hint"))), errors))
+                button type="submit" { (l.t("choose_name.submit")) }
+            }
+        },
+    )
+}
+
 /// 403, 404, 500 and friends. Never shows internals.
 pub fn error(c: &Chrome<'_>, title: &str, message: &str) -> Markup {
     let l = c.locale;
