@@ -6,6 +6,7 @@
 //! as its story needs.
 
 mod connectors;
+mod enterprise;
 mod factors;
 mod federation;
 mod hostile;

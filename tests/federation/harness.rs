@@ -150,6 +150,54 @@ pub struct Portal {
 }
 
 impl Portal {
+    /// Writes `toml` (which must set `listen` and `public_url` to a free port) as the
+    /// data dir's `config/latchkey.toml`, starts `latchkey serve` and waits until it
+    /// listens there.
+    pub fn start(env: &Env, toml: &str) -> Portal {
+        let port = toml
+            .lines()
+            .find_map(|l| l.strip_prefix("listen = \"127.0.0.1:"))
+            .and_then(|rest| rest.trim_end_matches('"').parse::<u16>().ok())
+            .expect("the config sets listen = \"127.0.0.1:PORT\"");
+        std::fs::create_dir_all(env.path().join("config")).expect("config dir");
+        std::fs::write(env.path().join("config/latchkey.toml"), toml).expect("config file");
+        let log = env.path().join(format!("serve-federation-{port}.log"));
+        let stderr = std::fs::File::create(&log).expect("server log file");
+        let mut child = env
+            .command()
+            .arg("serve")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .expect("start latchkey serve");
+        let Some(listening) = first_line_with(&mut child, "Latchkey is listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "latchkey serve did not start; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        assert!(
+            listening.ends_with(&format!(":{port}")),
+            "latchkey listens on {listening}, not on port {port} of its config file"
+        );
+        Portal {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// A free port for a portal, and its base URL.
+    pub fn free_port() -> (u16, String) {
+        let holder = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = holder.local_addr().expect("local addr").port();
+        (port, format!("http://127.0.0.1:{port}"))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -223,36 +271,10 @@ trust_email = "{trust}"
                 secret = c.client_secret,
             ));
         }
-        std::fs::create_dir_all(env.path().join("config")).expect("config dir");
-        std::fs::write(env.path().join("config/latchkey.toml"), toml).expect("config file");
-
-        let log = env.path().join("serve-federation.log");
-        let stderr = std::fs::File::create(&log).expect("server log file");
         drop(holder);
-        let mut child = env
-            .command()
-            .arg("serve")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .expect("start latchkey serve");
-        let Some(listening) = first_line_with(&mut child, "Latchkey is listening on ") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "latchkey serve did not start; its log:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        };
-        assert!(
-            listening.ends_with(&format!(":{port}")),
-            "latchkey listens on {listening}, not on port {port} of its config file"
-        );
         World {
             op,
-            portal: Portal { child, base, log },
+            portal: Portal::start(env, &toml),
         }
     }
 

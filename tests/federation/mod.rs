@@ -13,7 +13,7 @@
 //! the second factor after an IdP logon, binding changes after an old logon, and
 //! provisioning (auto-bound accounts, which have no unbind form).
 
-mod harness;
+pub mod harness;
 
 use serde_json::{Value, json};
 
