@@ -78,10 +78,10 @@ fn object(response: &http::Response) -> Result<Value> {
     if value.is_object() {
         Ok(value)
     } else {
-        Err(ConnectorError::invalid_response(
-            "DingTalk sent an answer Latchkey cannot read.",
+        Err(
+            ConnectorError::invalid_response("DingTalk sent an answer Latchkey cannot read.")
+                .with_detail(format!("{}: not a JSON object", response.detail())),
         )
-        .with_detail(format!("{}: not a JSON object", response.detail())))
     }
 }
 
@@ -269,7 +269,10 @@ fn fetch_app_token(settings: &Settings) -> Result<String> {
                 response.status
             ))
     })?;
-    let expire_in = integer(&answer, "expireIn").unwrap_or(0).max(0).unsigned_abs();
+    let expire_in = integer(&answer, "expireIn")
+        .unwrap_or(0)
+        .max(0)
+        .unsigned_abs();
     let ttl = token_ttl(expire_in);
     if ttl > 0 && token.len() <= TOKEN_MAX_LEN {
         cache::set(&token_key(settings)?, token.as_bytes(), ttl);

@@ -154,7 +154,12 @@ pub(crate) fn page(settings: &Settings, cursor: Option<&str>) -> Result<Director
             "directory: skipped {} member(s) without unionid in department {} (userids {})",
             skipped.len(),
             dept.id,
-            skipped.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+            skipped
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
 

@@ -8,8 +8,8 @@
 //! proves membership (`getbyunionid` errcode 60121 = not a member).
 
 use latchkey_connector_sdk::{
-    self as sdk, BeginRequest, CompleteRequest, Connector, ConnectorError, DirectoryPage,
-    Identity, Manifest, Result, Setting, SettingError, Settings, http,
+    self as sdk, BeginRequest, CompleteRequest, Connector, ConnectorError, DirectoryPage, Identity,
+    Manifest, Result, Setting, SettingError, Settings, http,
 };
 use serde_json::{Value, json};
 

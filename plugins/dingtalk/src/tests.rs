@@ -182,10 +182,16 @@ fn sign_in_sends_the_documented_requests_and_maps_the_org_record() {
         json!({"appKey": "dingappkey", "appSecret": "s3cr=t+x"})
     );
     let by_union = &h.host.requests_to("POST", BY_UNION_URL)[0];
-    assert_eq!(by_union.query_param("access_token").as_deref(), Some("app-at"));
+    assert_eq!(
+        by_union.query_param("access_token").as_deref(),
+        Some("app-at")
+    );
     assert_eq!(body(by_union), json!({"unionid": "union-1"}));
     let user_get = &h.host.requests_to("POST", USER_GET_URL)[0];
-    assert_eq!(user_get.query_param("access_token").as_deref(), Some("app-at"));
+    assert_eq!(
+        user_get.query_param("access_token").as_deref(),
+        Some("app-at")
+    );
     assert_eq!(body(user_get), json!({"userid": "manager4220"}));
     assert_eq!(h.host.requests().len(), 5);
     // Nothing secret in the log.
@@ -223,7 +229,10 @@ fn missing_code_is_cancelled_and_errors_are_mapped() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Cancelled);
     let err = h
-        .complete(&testing::callback([("error", "server_error"), ("authCode", "x")]))
+        .complete(&testing::callback([
+            ("error", "server_error"),
+            ("authCode", "x"),
+        ]))
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::UpstreamRefused);
     assert!(h.host.requests().is_empty());
@@ -308,7 +317,11 @@ fn corp_id_mismatch_is_refused_before_any_profile_call() {
     script_happy(&h);
     let err = sign_in(&h).unwrap_err();
     assert_eq!(err.kind, ErrorKind::UpstreamRefused);
-    assert!(err.message.contains("not in this organization"), "{}", err.message);
+    assert!(
+        err.message.contains("not in this organization"),
+        "{}",
+        err.message
+    );
     assert_eq!(h.host.requests().len(), 1);
 
     h.set("corp_id", "dingcorp");
@@ -359,8 +372,14 @@ fn invalid_app_token_is_refreshed_once_on_40014() {
     assert_eq!(id.subject, "union-1");
     let by_union = h.host.requests_to("POST", BY_UNION_URL);
     assert_eq!(by_union.len(), 2);
-    assert_eq!(by_union[0].query_param("access_token").as_deref(), Some("stale"));
-    assert_eq!(by_union[1].query_param("access_token").as_deref(), Some("app-at"));
+    assert_eq!(
+        by_union[0].query_param("access_token").as_deref(),
+        Some("stale")
+    );
+    assert_eq!(
+        by_union[1].query_param("access_token").as_deref(),
+        Some("app-at")
+    );
     assert_eq!(h.host.requests_to("POST", APP_TOKEN_URL).len(), 1);
     assert_eq!(
         h.host.cached("app-token:dingappkey").as_deref(),
@@ -413,12 +432,16 @@ fn invalid_authentication_on_the_api_host_refreshes_the_app_token_once() {
     });
     let probes = h.host.requests_to("GET", probe);
     assert_eq!(probes.len(), 2);
-    assert_eq!(probes[1].header_value("x-acs-dingtalk-access-token"), Some("fresh"));
+    assert_eq!(
+        probes[1].header_value("x-acs-dingtalk-access-token"),
+        Some("fresh")
+    );
 
     // Twice refused: one retry, then the error.
-    h.host.on("GET", probe).status(400).json(
-        &json!({"code": "InvalidAuthentication", "requestid": "r", "message": "bad"}),
-    );
+    h.host
+        .on("GET", probe)
+        .status(400)
+        .json(&json!({"code": "InvalidAuthentication", "requestid": "r", "message": "bad"}));
     h.host.run(|| {
         let err = api::with_app_token(&settings, call).unwrap_err();
         assert_eq!(err.kind, ErrorKind::UpstreamRefused);
@@ -441,9 +464,10 @@ fn a_refused_exchange_is_never_retried() {
     assert_eq!(h.host.requests().len(), 1);
 
     // An InvalidAuthentication answer on the exchange is not retried either.
-    h.host.on("POST", USER_TOKEN_URL).status(400).json(
-        &json!({"code": "InvalidAuthentication", "requestid": "r1", "message": "x"}),
-    );
+    h.host
+        .on("POST", USER_TOKEN_URL)
+        .status(400)
+        .json(&json!({"code": "InvalidAuthentication", "requestid": "r1", "message": "x"}));
     sign_in(&h).unwrap_err();
     assert_eq!(h.host.requests().len(), 2);
 }
@@ -492,11 +516,15 @@ fn unavailable_and_malformed_answers_are_mapped() {
         );
     }
     script_happy(&h);
-    h.host.on("POST", USER_TOKEN_URL).json(&json!({"accessToken": ["x"]}));
+    h.host
+        .on("POST", USER_TOKEN_URL)
+        .json(&json!({"accessToken": ["x"]}));
     assert_eq!(sign_in(&h).unwrap_err().kind, ErrorKind::InvalidResponse);
 
     script_happy(&h);
-    h.host.on("GET", ME_URL).json(&json!({"nick": "no union id"}));
+    h.host
+        .on("GET", ME_URL)
+        .json(&json!({"nick": "no union id"}));
     assert_eq!(sign_in(&h).unwrap_err().kind, ErrorKind::InvalidResponse);
 
     script_happy(&h);
@@ -540,9 +568,10 @@ fn unavailable_and_malformed_answers_are_mapped() {
 fn bad_app_credentials_are_a_config_error() {
     let h = harness();
     script_happy(&h);
-    h.host.on("POST", APP_TOKEN_URL).status(400).json(
-        &json!({"code": "invalid.client", "requestid": "r", "message": "appkey不存在"}),
-    );
+    h.host
+        .on("POST", APP_TOKEN_URL)
+        .status(400)
+        .json(&json!({"code": "invalid.client", "requestid": "r", "message": "appkey不存在"}));
     let err = sign_in(&h).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Config);
     assert!(err.message.contains("AppKey"), "{}", err.message);
@@ -585,7 +614,10 @@ fn listsub(h: &Harness<DingTalk>, dept: i64, children: &[i64]) {
 
 /// Routes that answer by request body are not in the fake host, so the
 /// directory tests script one answer per call, in order, with `once()`.
-fn walk_all(h: &Harness<DingTalk>, mut steps: Vec<Box<dyn Fn(&Harness<DingTalk>)>>) -> Vec<Vec<String>> {
+fn walk_all(
+    h: &Harness<DingTalk>,
+    mut steps: Vec<Box<dyn Fn(&Harness<DingTalk>)>>,
+) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -621,16 +653,37 @@ fn directory_walks_departments_breadth_first_and_deduplicates() {
         vec![
             Box::new(move |h| {
                 listsub(h, 1, &[2, 3]);
-                list(h, true, 2, vec![user("boss", Some("u-boss"), "Boss"), user("a", Some("u-a"), "A")]);
+                list(
+                    h,
+                    true,
+                    2,
+                    vec![
+                        user("boss", Some("u-boss"), "Boss"),
+                        user("a", Some("u-a"), "A"),
+                    ],
+                );
             }),
             Box::new(move |h| list(h, false, 0, vec![user("b", Some("u-b"), "B")])),
             Box::new(move |h| {
                 listsub(h, 2, &[4, 1]); // 1 again: a cycle, ignored
-                list(h, false, 0, vec![user("a", Some("u-a"), "A"), user("c", Some("u-c"), "C")]);
+                list(
+                    h,
+                    false,
+                    0,
+                    vec![user("a", Some("u-a"), "A"), user("c", Some("u-c"), "C")],
+                );
             }),
             Box::new(move |h| {
                 listsub(h, 3, &[]);
-                list(h, false, 0, vec![user("nounion", None, "N"), user("boss", Some("u-boss"), "Boss")]);
+                list(
+                    h,
+                    false,
+                    0,
+                    vec![
+                        user("nounion", None, "N"),
+                        user("boss", Some("u-boss"), "Boss"),
+                    ],
+                );
             }),
             Box::new(move |h| {
                 listsub(h, 4, &[]);
