@@ -612,12 +612,12 @@ fn listsub(h: &Harness<DingTalk>, dept: i64, children: &[i64]) {
         .json(&json!({"errcode": 0, "result": children}));
 }
 
+/// Scripts the answers one directory call will get.
+type Step = Box<dyn Fn(&Harness<DingTalk>)>;
+
 /// Routes that answer by request body are not in the fake host, so the
 /// directory tests script one answer per call, in order, with `once()`.
-fn walk_all(
-    h: &Harness<DingTalk>,
-    mut steps: Vec<Box<dyn Fn(&Harness<DingTalk>)>>,
-) -> Vec<Vec<String>> {
+fn walk_all(h: &Harness<DingTalk>, mut steps: Vec<Step>) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
