@@ -8,14 +8,33 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// (plugin file name, package, artifact name)
-const BUILTINS: &[(&str, &str, &str)] =
-    &[("oidc", "latchkey-connector-oidc", "latchkey_connector_oidc")];
+const BUILTINS: &[(&str, &str, &str)] = &[
+    ("oidc", "latchkey-connector-oidc", "latchkey_connector_oidc"),
+    (
+        "dingtalk",
+        "latchkey-connector-dingtalk",
+        "latchkey_connector_dingtalk",
+    ),
+    (
+        "wecom",
+        "latchkey-connector-wecom",
+        "latchkey_connector_wecom",
+    ),
+];
 
 fn main() {
     let root =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let plugins = root.join("plugins");
-    for watched in ["wit", "sdk", "oidc", "Cargo.toml", "Cargo.lock"] {
+    for watched in [
+        "wit",
+        "sdk",
+        "oidc",
+        "dingtalk",
+        "wecom",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed=plugins/{watched}");
     }
     println!("cargo:rerun-if-env-changed=LATCHKEY_SKIP_BUILTIN_PLUGINS");
