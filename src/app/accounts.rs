@@ -225,7 +225,13 @@ impl App {
             }
             store::accounts::set_names(tx, account_id, Some(&name), &before.display_name)
                 .map_err(conflict_problem)?;
-            audit(tx, actor, "account.name_chosen", Some((account_id, &name)), "")
+            audit(
+                tx,
+                actor,
+                "account.name_chosen",
+                Some((account_id, &name)),
+                "",
+            )
         })?;
         Ok(name)
     }

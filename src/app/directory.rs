@@ -70,7 +70,8 @@ enum Outcome {
 }
 
 fn directory_failure(connector: &str, e: CallError) -> Error {
-    tracing::warn!(connector = %connector, detail = %e.detail, "directory read failed");
+    // info: the CLI (which logs warnings only) keeps its one-line error contract.
+    tracing::info!(connector = %connector, detail = %e.detail, "directory read failed");
     match e.kind {
         FailureKind::Unsupported => Error::Refused(format!(
             "connector {connector} has no directory to import from"
@@ -170,7 +171,13 @@ impl App {
                     total: people.len(),
                 });
             }
-            audit(tx, actor, "directory.import", None, &format!("{id}: {}", report.summary()))?;
+            audit(
+                tx,
+                actor,
+                "directory.import",
+                None,
+                &format!("{id}: {}", report.summary()),
+            )?;
             Ok(report)
         };
         let report = if dry_run {
@@ -194,7 +201,10 @@ fn settle_person(
     tx.execute_batch("SAVEPOINT person")
         .map_err(store::StoreError::from)?;
     let out = settle(tx, actor, c, person, region);
-    let end = match (&out, out.as_ref().map(|o| matches!(o, Outcome::Conflict(_)))) {
+    let end = match (
+        &out,
+        out.as_ref().map(|o| matches!(o, Outcome::Conflict(_))),
+    ) {
         (Ok(_), Ok(false)) => "RELEASE person",
         _ => "ROLLBACK TO person; RELEASE person",
     };

@@ -73,7 +73,11 @@ impl App {
             .collect()
     }
 
-    pub(super) fn call<'a>(&self, c: &'a ConnectorConfig, settings: &'a [(String, String)]) -> Call<'a> {
+    pub(super) fn call<'a>(
+        &self,
+        c: &'a ConnectorConfig,
+        settings: &'a [(String, String)],
+    ) -> Call<'a> {
         Call {
             connector: &c.id,
             plugin: &c.plugin,
@@ -533,7 +537,15 @@ pub(super) fn link_or_create(
         },
         now(),
     )?;
-    store::bindings::insert(tx, id, &c.id, &identity.subject, Kind::Auto, &display, now())?;
+    store::bindings::insert(
+        tx,
+        id,
+        &c.id,
+        &identity.subject,
+        Kind::Auto,
+        &display,
+        now(),
+    )?;
     let label = name.unwrap_or_else(|| display.clone());
     audit(tx, actor, create_event, Some((id, &label)), &c.id)?;
     Ok(Settled::Created(id))

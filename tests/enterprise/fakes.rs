@@ -88,39 +88,43 @@ fn serve(handler: Arc<dyn Fn(Seen) -> Answer + Send + Sync>) -> Server {
                 .expect("send address");
             let route = warp::method()
                 .and(warp::path::full())
-                .and(
-                    warp::query::raw()
-                        .or(warp::any().map(String::new))
-                        .unify(),
-                )
+                .and(warp::query::raw().or(warp::any().map(String::new)).unify())
                 .and(warp::header::headers_cloned())
                 .and(warp::body::bytes())
-                .map(move |m: warp::http::Method, p: warp::path::FullPath, q: String, h: HeaderMap, b: bytes::Bytes| {
-                    let seen = Seen {
-                        method: m.to_string(),
-                        path: p.as_str().to_string(),
-                        query: url::form_urlencoded::parse(q.as_bytes()).into_owned().collect(),
-                        headers: h,
-                        body: b.to_vec(),
-                    };
-                    match handler(seen) {
-                        Answer::Json(status, v) => Response::builder()
-                            .status(status)
-                            .header("content-type", "application/json;charset=utf-8")
-                            .body(v.to_string())
-                            .expect("response"),
-                        Answer::Redirect(to) => Response::builder()
-                            .status(StatusCode::FOUND)
-                            .header("location", to)
-                            .body(String::new())
-                            .expect("response"),
-                        Answer::Text(status, t) => Response::builder()
-                            .status(status)
-                            .header("content-type", "text/plain")
-                            .body(t)
-                            .expect("response"),
-                    }
-                });
+                .map(
+                    move |m: warp::http::Method,
+                          p: warp::path::FullPath,
+                          q: String,
+                          h: HeaderMap,
+                          b: bytes::Bytes| {
+                        let seen = Seen {
+                            method: m.to_string(),
+                            path: p.as_str().to_string(),
+                            query: url::form_urlencoded::parse(q.as_bytes())
+                                .into_owned()
+                                .collect(),
+                            headers: h,
+                            body: b.to_vec(),
+                        };
+                        match handler(seen) {
+                            Answer::Json(status, v) => Response::builder()
+                                .status(status)
+                                .header("content-type", "application/json;charset=utf-8")
+                                .body(v.to_string())
+                                .expect("response"),
+                            Answer::Redirect(to) => Response::builder()
+                                .status(StatusCode::FOUND)
+                                .header("location", to)
+                                .body(String::new())
+                                .expect("response"),
+                            Answer::Text(status, t) => Response::builder()
+                                .status(status)
+                                .header("content-type", "text/plain")
+                                .body(t)
+                                .expect("response"),
+                        }
+                    },
+                );
             warp::serve(route)
                 .incoming(listener)
                 .graceful(async {
@@ -325,7 +329,10 @@ fn dingtalk(st: &mut DtState, req: &Seen) -> Answer {
                 (!alphanumeric(req.q("state")), "state"),
                 (scope != "openid" && scope != "openid corpid", "scope"),
                 (req.q("prompt") != "consent", "prompt"),
-                (url::Url::parse(req.q("redirect_uri")).is_err(), "redirect_uri"),
+                (
+                    url::Url::parse(req.q("redirect_uri")).is_err(),
+                    "redirect_uri",
+                ),
             ];
             if let Some((_, what)) = problems.iter().find(|(bad, _)| *bad) {
                 return Answer::Text(400, format!("bad authorize request: {what}"));
@@ -358,7 +365,9 @@ fn dingtalk(st: &mut DtState, req: &Seen) -> Answer {
             st.serial += 1;
             let token = format!("dtuser{}", st.serial);
             st.user_tokens.insert(token.clone(), unionid);
-            ok(json!({"accessToken": token, "refreshToken": "r", "expireIn": 7200, "corpId": st.corp_id}))
+            ok(
+                json!({"accessToken": token, "refreshToken": "r", "expireIn": 7200, "corpId": st.corp_id}),
+            )
         }
         ("GET", "/v1.0/contact/users/me") => {
             let token = req
@@ -396,7 +405,9 @@ fn dingtalk(st: &mut DtState, req: &Seen) -> Answer {
             };
             let unionid = body["unionid"].as_str().unwrap_or("");
             match st.users.iter().find(|u| u.unionid == unionid && u.member) {
-                Some(u) => ok(json!({"errcode": 0, "errmsg": "ok", "result": {"contact_type": 0, "userid": u.userid}})),
+                Some(u) => ok(
+                    json!({"errcode": 0, "errmsg": "ok", "result": {"contact_type": 0, "userid": u.userid}}),
+                ),
                 None => dt_oapi_error(60121, "找不到该用户"),
             }
         }
@@ -452,7 +463,12 @@ fn dingtalk(st: &mut DtState, req: &Seen) -> Answer {
                 .collect();
             let take = (size as usize).min(st.page_size);
             let start = cursor as usize;
-            let page: Vec<Value> = all.iter().skip(start).take(take).map(|u| dt_record(u)).collect();
+            let page: Vec<Value> = all
+                .iter()
+                .skip(start)
+                .take(take)
+                .map(|u| dt_record(u))
+                .collect();
             let end = start + page.len();
             let more = end < all.len();
             let mut result = json!({"has_more": more, "list": page});
@@ -461,7 +477,10 @@ fn dingtalk(st: &mut DtState, req: &Seen) -> Answer {
             }
             ok(json!({"errcode": 0, "errmsg": "ok", "result": result}))
         }
-        _ => Answer::Text(404, format!("no such endpoint: {} {}", req.method, req.path)),
+        _ => Answer::Text(
+            404,
+            format!("no such endpoint: {} {}", req.method, req.path),
+        ),
     }
 }
 
@@ -593,7 +612,10 @@ fn wecom(st: &mut WcState, req: &Seen) -> Answer {
                 (req.q("appid") != WC_CORP, "appid"),
                 (req.q("agentid") != WC_AGENT, "agentid"),
                 (!alphanumeric(req.q("state")), "state"),
-                (url::Url::parse(req.q("redirect_uri")).is_err(), "redirect_uri"),
+                (
+                    url::Url::parse(req.q("redirect_uri")).is_err(),
+                    "redirect_uri",
+                ),
             ];
             if let Some((_, what)) = problems.iter().find(|(bad, _)| *bad) {
                 return Answer::Text(400, format!("bad login request: {what}"));
@@ -602,7 +624,10 @@ fn wecom(st: &mut WcState, req: &Seen) -> Answer {
                 return Answer::Text(400, "nobody signs in".into());
             };
             if matches!(who, WcLogin::Cancel) {
-                return Answer::Redirect(with_query(req.q("redirect_uri"), &[("state", req.q("state"))]));
+                return Answer::Redirect(with_query(
+                    req.q("redirect_uri"),
+                    &[("state", req.q("state"))],
+                ));
             }
             st.serial += 1;
             let code = format!("wccode{}", st.serial);
@@ -627,7 +652,9 @@ fn wecom(st: &mut WcState, req: &Seen) -> Answer {
                 Some(WcLogin::Member(userid)) => {
                     ok(json!({"errcode": 0, "errmsg": "ok", "userid": userid, "user_ticket": "t"}))
                 }
-                Some(_) => ok(json!({"errcode": 0, "errmsg": "ok", "openid": "oExternal1", "external_userid": "wmExternal1"})),
+                Some(_) => ok(
+                    json!({"errcode": 0, "errmsg": "ok", "openid": "oExternal1", "external_userid": "wmExternal1"}),
+                ),
                 None => wc_error(40029, "invalid code"),
             }
         }
@@ -666,14 +693,25 @@ fn wecom(st: &mut WcState, req: &Seen) -> Answer {
             let entries: Vec<Value> = st
                 .users
                 .iter()
-                .flat_map(|u| u.depts.iter().map(move |d| json!({"userid": u.userid, "department": d})))
+                .flat_map(|u| {
+                    u.depts
+                        .iter()
+                        .map(move |d| json!({"userid": u.userid, "department": d}))
+                })
                 .collect();
             let take = (limit as usize).min(st.page_size);
             let page: Vec<Value> = entries.iter().skip(start).take(take).cloned().collect();
             let end = start + page.len();
-            let next = if end < entries.len() { format!("cur{end}") } else { String::new() };
+            let next = if end < entries.len() {
+                format!("cur{end}")
+            } else {
+                String::new()
+            };
             ok(json!({"errcode": 0, "errmsg": "ok", "next_cursor": next, "dept_user": page}))
         }
-        _ => Answer::Text(404, format!("no such endpoint: {} {}", req.method, req.path)),
+        _ => Answer::Text(
+            404,
+            format!("no such endpoint: {} {}", req.method, req.path),
+        ),
     }
 }

@@ -115,7 +115,10 @@ const DEPTS: &[(i64, i64)] = &[(2, 1), (3, 1), (4, 2)];
 fn dingtalk_import_walks_departments_is_idempotent_and_updates_names() {
     let env = Env::new();
     let dt = DingTalk::start(org(), DEPTS);
-    configure(&env, &[connector("dt", "dingtalk", "", &dt.settings_toml())]);
+    configure(
+        &env,
+        &[connector("dt", "dingtalk", "", &dt.settings_toml())],
+    );
 
     // A dry run reports and writes nothing.
     let dry = import(&env, "dt", &["--dry-run"]);
@@ -141,7 +144,10 @@ fn dingtalk_import_walks_departments_is_idempotent_and_updates_names() {
             found[0]
         );
     }
-    assert!(by_display(&list, "zhao (org)").is_empty(), "non-members are not imported");
+    assert!(
+        by_display(&list, "zhao (org)").is_empty(),
+        "non-members are not imported"
+    );
     // Org email (not the account-wide one), counted as verified: it finds the account.
     let zhang = env.show("zhang@corp.example.com");
     assert_eq!(zhang["display_name"], "zhang (org)");
@@ -150,7 +156,10 @@ fn dingtalk_import_walks_departments_is_idempotent_and_updates_names() {
         zhang["bindings"],
         serde_json::json!([{"connector": "dt", "subject": "zhangUnionId", "kind": "auto"}])
     );
-    assert_eq!(env.show("wang.alt@corp.example.com")["display_name"], "wang (org)");
+    assert_eq!(
+        env.show("wang.alt@corp.example.com")["display_name"],
+        "wang (org)"
+    );
     assert!(
         env.try_show("zhang@personal.example.net").is_none(),
         "the account-wide email is not trusted"
@@ -174,7 +183,9 @@ fn dingtalk_import_walks_departments_is_idempotent_and_updates_names() {
     // The walk was paged: department 4 was listed, and pages carried cursors.
     let lists = dt.requests("/topapi/v2/user/list");
     assert!(
-        lists.iter().any(|r| String::from_utf8_lossy(&r.body).contains("\"dept_id\":4")),
+        lists
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains("\"dept_id\":4")),
         "department 4 (two levels down) was walked"
     );
     assert!(
@@ -208,8 +219,14 @@ fn import_links_by_match_by_and_reports_conflicts_without_duplicates() {
     // bound automatically there: a conflict, skipped.
     env.add_user("zhangsan", &["--email", "zhang@corp.example.com"]);
     let wecom = import(&env, "wc", &[]);
-    assert!(wecom.contains("1 people: 1 created"), "wecom import: {wecom}");
-    assert_eq!(env.show("li@corp.example.com")["bindings"][0]["kind"], "auto");
+    assert!(
+        wecom.contains("1 people: 1 created"),
+        "wecom import: {wecom}"
+    );
+    assert_eq!(
+        env.show("li@corp.example.com")["bindings"][0]["kind"],
+        "auto"
+    );
 
     let out = env.cli(&["import", "dt"]);
     out.assert_ok("import dt");
@@ -243,7 +260,12 @@ async fn imported_dingtalk_account_names_itself_at_first_logon() {
     let dt = DingTalk::start(org(), DEPTS);
     let toml = configure(
         &env,
-        &[connector("dt", "dingtalk", "login = true\nbind = true", &dt.settings_toml())],
+        &[connector(
+            "dt",
+            "dingtalk",
+            "login = true\nbind = true",
+            &dt.settings_toml(),
+        )],
     );
     import(&env, "dt", &[]);
     env.add_user("taken", &[]);
@@ -252,18 +274,29 @@ async fn imported_dingtalk_account_names_itself_at_first_logon() {
 
     dt.will_sign_in("zhouUnionId");
     let (path, page) = sign_in(&b, "dt").await;
-    assert_eq!(path, "/login/name", "an account without a name names itself first");
+    assert_eq!(
+        path, "/login/name",
+        "an account without a name names itself first"
+    );
     // Nothing else before that: My Account sends back to the naming form.
     let p = b.get("/account").await;
     p.assert_redirect("/login/name", "My Account before naming");
     // Taken and invalid names are refused, and change nothing.
     let (path, taken) = choose_name(&b, &page, "taken").await;
     assert_eq!(path, "/login/name");
-    assert!(taken.status == 422 && taken.body.contains("already taken"), "{}", taken.summary());
-    let (_, bad) = choose_name(&b, &taken, "a").await;
+    assert!(
+        taken.status == 422 && taken.body.contains("already taken"),
+        "{}",
+        taken.summary()
+    );
+    let (_, bad) = choose_name(&b, &taken, "-not a name").await;
     assert_eq!(bad.status, 422, "{}", bad.summary());
     let (path, account) = choose_name(&b, &bad, "zhou.yi").await;
-    assert_eq!(path, "/account", "{}", account.summary());
+    assert!(
+        path.starts_with("/account"),
+        "{path}: {}",
+        account.summary()
+    );
     assert_eq!(account.status, 200);
     assert!(account.body.contains("zhou.yi"));
     // The DingTalk binding is automatic: shown, with no unbind form.
@@ -291,7 +324,12 @@ async fn dingtalk_refuses_non_members_and_provisions_with_the_org_email() {
     let dt = DingTalk::start(org(), DEPTS);
     let toml = configure(
         &env,
-        &[connector("dt", "dingtalk", "login = true\nprovision = true", &dt.settings_toml())],
+        &[connector(
+            "dt",
+            "dingtalk",
+            "login = true\nprovision = true",
+            &dt.settings_toml(),
+        )],
     );
     let portal = Portal::start(&env, &toml);
     let b = Agent::new(&portal.base);
@@ -325,7 +363,11 @@ async fn dingtalk_refuses_non_members_and_provisions_with_the_org_email() {
     assert_eq!(dt.app_tokens_issued(), 2, "renewed exactly once");
     // The exchange was JSON with the documented fields (the fake refuses anything else).
     let exchanges = dt.requests("/v1.0/oauth2/userAccessToken");
-    assert_eq!(exchanges.len(), 3, "one exchange per sign-in, never retried");
+    assert_eq!(
+        exchanges.len(),
+        3,
+        "one exchange per sign-in, never retried"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -336,7 +378,12 @@ async fn wecom_bind_unbind_logon_token_expiry_external_and_cancel() {
     let wc = WeCom::start(vec![ann, WcUser::new("bo", &[2])]);
     let toml = configure(
         &env,
-        &[connector("wc", "wecom", "login = true\nbind = true", &wc.settings_toml())],
+        &[connector(
+            "wc",
+            "wecom",
+            "login = true\nbind = true",
+            &wc.settings_toml(),
+        )],
     );
     env.add_user("alice", &[]);
     let portal = Portal::start(&env, &toml);
@@ -354,8 +401,16 @@ async fn wecom_bind_unbind_logon_token_expiry_external_and_cancel() {
     wc.will_sign_in(WcLogin::Member("ann".into()));
     let start = b.submit("/account", &form).await;
     let (path, page) = through_idp(&b, start).await;
-    assert_eq!(path.split('?').next(), Some("/account"), "{}", page.summary());
-    assert!(page.body.contains("/connectors/wc/unbind"), "a manual binding has an unbind form");
+    assert_eq!(
+        path.split('?').next(),
+        Some("/account"),
+        "{}",
+        page.summary()
+    );
+    assert!(
+        page.body.contains("/connectors/wc/unbind"),
+        "a manual binding has an unbind form"
+    );
     assert_eq!(
         env.show("alice")["bindings"],
         serde_json::json!([{"connector": "wc", "subject": "ann", "kind": "manual"}])
@@ -378,11 +433,19 @@ async fn wecom_bind_unbind_logon_token_expiry_external_and_cancel() {
     let b4 = Agent::new(&portal.base);
     wc.will_sign_in(WcLogin::External);
     let (_, ext) = sign_in(&b4, "wc").await;
-    assert!(ext.body.contains("members"), "external contact: {}", ext.summary());
+    assert!(
+        ext.body.contains("members"),
+        "external contact: {}",
+        ext.summary()
+    );
     assert!(!b4.logged_on().await);
     wc.will_sign_in(WcLogin::Cancel);
     let (_, cancelled) = sign_in(&b4, "wc").await;
-    assert!(cancelled.body.contains("cancel"), "cancelled: {}", cancelled.summary());
+    assert!(
+        cancelled.body.contains("cancel"),
+        "cancelled: {}",
+        cancelled.summary()
+    );
     assert!(!b4.logged_on().await);
 
     // Unbind through the page (alice still has her password).
@@ -406,12 +469,21 @@ fn wecom_import_pages_member_ids_and_names_accounts_by_userid() {
     assert!(first.contains("7 people: 7 created"), "first: {first}");
     let names = env.account_names();
     for i in 0..7 {
-        assert!(names.contains(&format!("user{i}")), "user{i} named after its userid: {names:?}");
+        assert!(
+            names.contains(&format!("user{i}")),
+            "user{i} named after its userid: {names:?}"
+        );
     }
     assert_eq!(env.show("user3")["email"], "user3@wecom.example.com");
     let again = import(&env, "wc", &[]);
-    assert!(again.contains("0 created, 0 updated, 7 unchanged"), "again: {again}");
-    assert!(wc.requests("/cgi-bin/user/list_id").len() >= 4, "list_id was paged");
+    assert!(
+        again.contains("0 created, 0 updated, 7 unchanged"),
+        "again: {again}"
+    );
+    assert!(
+        wc.requests("/cgi-bin/user/list_id").len() >= 4,
+        "list_id was paged"
+    );
     assert_eq!(
         wc.requests("/cgi-bin/gettoken").len(),
         2,
@@ -447,19 +519,35 @@ async fn my_account_offers_a_hand_off_inside_dingtalk_and_wecom() {
     let b = server.browser();
     b.must_login("alice", crate::support::PASSWORD).await;
     let plain = b.get("/account").await;
-    assert!(!plain.body.contains("inapp-h"), "no hand-off in a normal browser");
+    assert!(
+        !plain.body.contains("inapp-h"),
+        "no hand-off in a normal browser"
+    );
     let ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 \
               (KHTML, like Gecko) Mobile/15E148 AliApp(DingTalk/7.5.0) com.laiwang.DingTalk/1";
     let inside = b.get_with("/account", &[("user-agent", ua)]).await;
     assert_eq!(inside.status, 200);
-    assert!(inside.body.contains("inside the DingTalk app"), "{}", inside.body);
+    assert!(
+        inside.body.contains("inside the DingTalk app"),
+        "{}",
+        inside.body
+    );
     assert!(
         inside.body.contains("/account\" target=\"_blank\""),
         "a link to this page for the system browser"
     );
-    assert!(inside.body.contains("src=\"data:image/svg+xml;base64,"), "a QR code");
+    assert!(
+        inside.body.contains("src=\"data:image/svg+xml;base64,"),
+        "a QR code"
+    );
     let wecom = b
-        .get_with("/account", &[("user-agent", "Mozilla/5.0 wxwork/4.1.10 MicroMessenger/7.0.1")])
+        .get_with(
+            "/account",
+            &[(
+                "user-agent",
+                "Mozilla/5.0 wxwork/4.1.10 MicroMessenger/7.0.1",
+            )],
+        )
         .await;
     assert!(wecom.body.contains("inside the WeCom app"));
 }

@@ -171,7 +171,8 @@ pub fn error_page(req: &Request, e: Error) -> Resp {
 
 /// A QR code as an SVG data URI (allowed by the CSP's `img-src data:`).
 pub fn qr_data_uri(uri: &str) -> Result<String, Error> {
-    let code = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| Error::Internal(format!("QR code: {e}")))?;
+    let code = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(|e| Error::Internal(format!("QR code: {e}")))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(220, 220)

@@ -6,10 +6,10 @@ use super::account::{event_label, field_input};
 use super::layout::{
     Chrome, Errors, Field, csrf_field, data_table, datetime, error_summary, field, flash, page,
 };
+use crate::app::directory::ImportReport;
 use crate::domain::account::Account;
 use crate::domain::fields::{FieldDefinition, FieldKind, FieldSpec, UserAccess};
 use crate::domain::settings::{SETTINGS, SettingKind, Settings};
-use crate::app::directory::ImportReport;
 use crate::i18n::Locale;
 use crate::store::audit::Record;
 use crate::web::request::Params;
