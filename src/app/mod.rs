@@ -3,6 +3,7 @@
 //! and the CLI both call these; neither touches SQL.
 
 pub mod accounts;
+pub mod connectors;
 pub mod factors;
 pub mod federation;
 pub mod fields;
@@ -30,6 +31,7 @@ pub struct App {
     /// Connector plugins; loaded by `serve` (the CLI loads them only when it needs them).
     pub plugins: Option<crate::plugins::Plugins>,
     settings_cache: Mutex<Option<(Instant, Arc<Settings>)>>,
+    connectors_cache: connectors::InstanceCache,
 }
 
 /// Who is acting, for the audit log.
@@ -78,6 +80,7 @@ impl App {
             delivery,
             plugins: None,
             settings_cache: Mutex::new(None),
+            connectors_cache: Mutex::new(None),
         })
     }
 
