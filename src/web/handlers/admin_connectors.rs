@@ -227,8 +227,12 @@ fn new_form(
         .and_then(|p| p.get(&values.plugin))
         .ok_or_else(|| Error::NotFound(format!("plugin {}", values.plugin)))?;
     let id = values.id.trim();
-    let redirect_uri =
-        crate::domain::connector::valid_instance_id(id).then(|| app.redirect_uri(id));
+    // Until a valid id is typed, its pattern: the admin may register it at the IdP first.
+    let redirect_uri = Some(if crate::domain::connector::valid_instance_id(id) {
+        app.redirect_uri(id)
+    } else {
+        app.redirect_uri("{id}")
+    });
     let page = instance_form(
         &req.chrome(),
         csrf,

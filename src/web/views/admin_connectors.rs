@@ -211,7 +211,7 @@ fn setting_field(l: Locale, spec: &SettingSpec, f: &InstanceForm<'_>) -> Markup 
         .get(&spec.key)
         .map(String::as_str)
         .unwrap_or("");
-    let stored_secret = f.secrets_set.iter().any(|k| *k == spec.key);
+    let stored_secret = f.secrets_set.contains(&spec.key);
     let default_hint = spec
         .default
         .as_deref()
@@ -285,7 +285,7 @@ pub fn instance_form(c: &Chrome<'_>, csrf: &str, f: &InstanceForm<'_>) -> Markup
             (flash(l, f.flash))
             (error_summary(l, f.errors))
             @if let Some(i) = f.existing {
-                p { strong { (l.t("connectors.status_line")) } " " (status(l, i)) " " (toggle(l, csrf, i, true)) }
+                div.status { strong { (l.t("connectors.status_line")) } " " (status(l, i)) " " (toggle(l, csrf, i, true)) }
             }
             @if let Some(uri) = &f.redirect_uri {
                 p { (l.t("connectors.redirect_uri")) " " code { (uri) } }
@@ -311,11 +311,12 @@ pub fn instance_form(c: &Chrome<'_>, csrf: &str, f: &InstanceForm<'_>) -> Markup
                             (checkbox("bind", &l.t("connectors.offer_bind"), v.bind, f.errors))
                             (checkbox("provision", &l.t("connectors.offer_provision"), v.provision, f.errors))
                             (checkbox("allow_http", &l.t("connectors.allow_http"), v.allow_http, f.errors))
+                            @let mid = input_id("match_by");
                             div.field {
-                                label for="in-match_by" { (l.t("connectors.match_by")) }
-                                p.hint id="in-match_by-hint" { (l.t("connectors.match_by_hint")) }
-                                @if let Some(es) = f.errors.get("match_by") { p.error id="in-match_by-err" { @for e in es { (e) " " } } }
-                                select #in-match_by name="match_by" aria-describedby="in-match_by-hint" {
+                                label for=(mid) { (l.t("connectors.match_by")) }
+                                p.hint id=(format!("{mid}-hint")) { (l.t("connectors.match_by_hint")) }
+                                @if let Some(es) = f.errors.get("match_by") { p.error id=(format!("{mid}-err")) { @for e in es { (e) " " } } }
+                                select id=(mid) name="match_by" aria-describedby=(format!("{mid}-hint")) {
                                     @for m in MatchBy::ALL {
                                         option value=(m.as_str()) selected[m.as_str() == v.match_by] { (l.t(&format!("connectors.match_{}", m.as_str()))) }
                                     }
