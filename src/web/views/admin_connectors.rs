@@ -288,7 +288,7 @@ pub fn instance_form(c: &Chrome<'_>, csrf: &str, f: &InstanceForm<'_>) -> Markup
                 div.status { strong { (l.t("connectors.status_line")) } " " (status(l, i)) " " (toggle(l, csrf, i, true)) }
             }
             @if let Some(uri) = &f.redirect_uri {
-                p { (l.t("connectors.redirect_uri")) " " code { (uri) } }
+                p { (l.t("connectors.redirect_uri")) " " code.uri { (uri) } }
             }
             @match f.settings {
                 None => p.muted { (l.t("connectors.plugin_missing_edit")) },
