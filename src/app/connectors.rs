@@ -120,14 +120,6 @@ impl App {
         list
     }
 
-    /// The instance with this id, enabled or not.
-    pub fn connector_instance(&self, id: &str) -> Option<Instance> {
-        self.connector_instances()
-            .iter()
-            .find(|i| i.config.id == id)
-            .cloned()
-    }
-
     fn runtime_view(&self, stored: Vec<StoredInstance>) -> Vec<Instance> {
         let mut list: Vec<Instance> = self
             .config
@@ -352,16 +344,16 @@ impl App {
         Ok(())
     }
 
-    /// A console-made instance as stored; configuration file instances are refused.
+    /// A console-made instance as stored (one the file shadows included: the console
+    /// may still disable or delete it); configuration file instances are refused.
     fn stored_connector(&self, id: &str) -> Result<StoredInstance, Error> {
-        if self.in_config_file(id) {
-            return Err(Error::Refused(format!(
+        match self.store.read(|c| store::connectors::get(c, id))? {
+            Some(s) => Ok(s),
+            None if self.in_config_file(id) => Err(Error::Refused(format!(
                 "connector {id} comes from the configuration file; change it there"
-            )));
+            ))),
+            None => Err(Error::NotFound(format!("connector {id}"))),
         }
-        self.store
-            .read(|c| store::connectors::get(c, id))?
-            .ok_or_else(|| Error::NotFound(format!("connector {id}")))
     }
 
     /// Checks the form: the host's rules first (id, name, required settings, URL

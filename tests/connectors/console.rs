@@ -223,7 +223,8 @@ fn console_env() -> Env {
     std::fs::create_dir_all(env.path().join("config")).unwrap();
     std::fs::write(
         env.path().join("config/latchkey.toml"),
-        "[[connectors]]\nid = \"legacy\"\nplugin = \"nosuch\"\nname = \"Legacy SSO\"\n",
+        "[[connectors]]\nid = \"legacy\"\nplugin = \"nosuch\"\nname = \"Legacy SSO\"\n\
+         [[connectors]]\nid = \"twin\"\nplugin = \"oidc\"\nname = \"Twin from the file\"\n",
     )
     .unwrap();
     env
@@ -265,7 +266,8 @@ async fn the_console_checks_everything_before_saving_and_refuses_strangers() {
         db.execute(
             "INSERT INTO connector_instances (id, plugin, name, login, bind, provision, \
              allow_http, match_by, enabled, settings, created_at, updated_at) \
-             VALUES ('gone', 'removed-plugin', 'Gone SSO', 1, 1, 0, 0, 'none', 1, '{}', 0, 0)",
+             VALUES ('gone', 'removed-plugin', 'Gone SSO', 1, 1, 0, 0, 'none', 1, '{}', 0, 0), \
+                    ('twin', 'oidc', 'Twin from the console', 1, 1, 0, 0, 'none', 1, '{}', 0, 0)",
             [],
         )
         .unwrap();
@@ -292,6 +294,21 @@ async fn the_console_checks_everything_before_saving_and_refuses_strangers() {
         );
     }
     assert!(text.contains("from the config file"), "{text}");
+    // A console instance whose id the file took later: shown, unused, still deletable.
+    assert!(
+        text.contains("Twin from the console")
+            && text.contains("the configuration file has an instance with the same id, which wins"),
+        "{text}"
+    );
+    let login = srv.browser().get("/login").await.text();
+    assert!(
+        login.contains("Twin from the file") && !login.contains("Twin from the console"),
+        "{login}"
+    );
+    let p = admin
+        .submit("/admin/connectors/twin/delete", &[("confirm", "true")])
+        .await;
+    p.assert_redirect("/admin/connectors?done=deleted", "delete the shadowed twin");
     assert!(
         !list.body.contains("/admin/connectors/legacy/edit"),
         "a config instance is editable"

@@ -157,9 +157,11 @@ pub async fn route(
 
 /// A console-made instance; configuration file instances are changed in the file.
 fn console_instance(app: &App, id: &str) -> Result<Instance, Error> {
-    match app.connector_instance(id) {
-        Some(i) if i.origin == Origin::Console => Ok(i),
-        Some(_) => Err(Error::Refused(format!(
+    let all = app.connector_instances();
+    let mut same_id = all.iter().filter(|i| i.config.id == id);
+    match same_id.clone().find(|i| i.origin == Origin::Console) {
+        Some(i) => Ok(i.clone()),
+        None if same_id.next().is_some() => Err(Error::Refused(format!(
             "connector {id} comes from the configuration file"
         ))),
         None => Err(Error::NotFound(format!("connector {id}"))),
