@@ -91,6 +91,28 @@ pub enum MatchBy {
     AccountName,
 }
 
+impl MatchBy {
+    pub const ALL: [MatchBy; 4] = [
+        MatchBy::None,
+        MatchBy::Email,
+        MatchBy::Mobile,
+        MatchBy::AccountName,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchBy::None => "none",
+            MatchBy::Email => "email",
+            MatchBy::Mobile => "mobile",
+            MatchBy::AccountName => "account_name",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MatchBy> {
+        MatchBy::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -155,12 +177,7 @@ impl Config {
         }
         let mut seen = std::collections::HashSet::new();
         for c in &self.connectors {
-            let ok = !c.id.is_empty()
-                && c.id.len() <= 64
-                && c.id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !ok {
+            if !crate::domain::connector::valid_instance_id(&c.id) {
                 return Err(Error::Invalid(format!(
                     "configuration: connectors.id {:?} must match [a-z0-9-]+",
                     c.id

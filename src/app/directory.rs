@@ -117,8 +117,8 @@ impl App {
                 c.plugin
             )));
         }
-        let settings = Self::instance_settings(c);
-        let call = self.call(c, &settings);
+        let settings = Self::instance_settings(&c);
+        let call = self.call(&c, &settings);
         let mut people: Vec<Identity> = Vec::new();
         let mut seen = HashSet::new();
         let mut cursor: Option<String> = None;
@@ -157,7 +157,7 @@ impl App {
                 ..ImportReport::default()
             };
             for (done, person) in people.iter().enumerate() {
-                match settle_person(tx, actor, c, person, &region) {
+                match settle_person(tx, actor, &c, person, &region) {
                     Ok(Outcome::Created) => report.created += 1,
                     Ok(Outcome::Updated) => report.updated += 1,
                     Ok(Outcome::Unchanged) => report.unchanged += 1,

@@ -1,6 +1,9 @@
-//! Federated logon and binding through connector instances (`[[connectors]]`).
+//! Federated logon and binding through connector instances (`[[connectors]]` and the
+//! console's, looked up through `app::connectors`).
 //! Pending sign-ins live in `login_flows` (single use, 10 minutes, bound to the browser);
 //! the binding rules of PRODUCT.md live here and in the schema.
+
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -57,19 +60,23 @@ fn setting_text(v: &toml::Value) -> String {
 }
 
 impl App {
-    pub fn connector_config(&self, id: &str) -> Option<&ConnectorConfig> {
-        self.config.connectors.iter().find(|c| c.id == id)
+    /// The enabled instance with this id (from the configuration file or the console).
+    pub fn connector_config(&self, id: &str) -> Option<Arc<ConnectorConfig>> {
+        self.connector_instances()
+            .iter()
+            .find(|i| i.config.id == id && i.active())
+            .map(|i| i.config.clone())
     }
 
     /// Enabled connector instances whose plugin is loaded.
-    pub fn usable_connectors(&self) -> Vec<&ConnectorConfig> {
+    pub fn usable_connectors(&self) -> Vec<Arc<ConnectorConfig>> {
         let Some(plugins) = &self.plugins else {
             return Vec::new();
         };
-        self.config
-            .connectors
+        self.connector_instances()
             .iter()
-            .filter(|c| plugins.get(&c.plugin).is_some())
+            .filter(|i| i.active() && plugins.get(&i.config.plugin).is_some())
+            .map(|i| i.config.clone())
             .collect()
     }
 
@@ -128,10 +135,10 @@ impl App {
         let verifier = tokens::new_token();
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let redirect_uri = self.redirect_uri(id);
-        let settings = Self::instance_settings(c);
+        let settings = Self::instance_settings(&c);
         let url = plugins
             .begin(
-                &self.call(c, &settings),
+                &self.call(&c, &settings),
                 BeginRequest {
                     state: state.clone(),
                     nonce: nonce.clone(),
@@ -228,7 +235,7 @@ impl App {
             .plugins
             .as_ref()
             .ok_or_else(|| Error::NotFound("plugins".into()))?;
-        let settings = Self::instance_settings(c);
+        let settings = Self::instance_settings(&c);
         let actor = Actor {
             id: None,
             name: String::new(),
@@ -236,7 +243,7 @@ impl App {
         };
         let identity = plugins
             .complete(
-                &self.call(c, &settings),
+                &self.call(&c, &settings),
                 CompleteRequest {
                     query,
                     pkce_verifier: flow.pkce_verifier,
@@ -251,13 +258,13 @@ impl App {
             })?;
         match flow.account_id {
             Some(account_id) if flow.purpose == "bind" => {
-                self.bind_identity(&actor, account_id, c, &identity)?;
+                self.bind_identity(&actor, account_id, &c, &identity)?;
                 Ok(Outcome::Bound {
                     connector: id.to_string(),
                 })
             }
             _ => self
-                .logon_identity(&actor, c, &identity, client)
+                .logon_identity(&actor, &c, &identity, client)
                 .await
                 .map(|l| Outcome::LoggedOn(Box::new(l))),
         }

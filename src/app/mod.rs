@@ -3,6 +3,7 @@
 //! and the CLI both call these; neither touches SQL.
 
 pub mod accounts;
+pub mod connectors;
 pub mod directory;
 pub mod factors;
 pub mod federation;
@@ -31,6 +32,7 @@ pub struct App {
     /// Connector plugins; loaded by `serve` (the CLI loads them only when it needs them).
     pub plugins: Option<crate::plugins::Plugins>,
     settings_cache: Mutex<Option<(Instant, Arc<Settings>)>>,
+    connectors_cache: connectors::InstanceCache,
 }
 
 /// Who is acting, for the audit log.
@@ -79,6 +81,7 @@ impl App {
             delivery,
             plugins: None,
             settings_cache: Mutex::new(None),
+            connectors_cache: Mutex::new(None),
         })
     }
 

@@ -598,6 +598,14 @@ impl Plugins {
         self.loaded.get(id).map(|l| &l.info)
     }
 
+    /// Drops what the plugin cached for a connector instance (tokens, discovery), e.g.
+    /// after the admin changed or deleted it.
+    pub fn forget_cache(&self, connector: &str) {
+        if let Ok(mut entries) = self.cache.entries.lock() {
+            entries.retain(|(c, _), _| c != connector);
+        }
+    }
+
     /// The outbound policy of one connector instance: the hosts of its URL settings and
     /// of the plugin's declared hosts.
     fn policy(

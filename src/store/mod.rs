@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod bindings;
 pub mod codes;
+pub mod connectors;
 pub mod deliveries;
 pub mod factors;
 pub mod fields;
@@ -31,6 +32,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_bindings",
         include_str!("../../migrations/0003_bindings.sql"),
+    ),
+    (
+        "0004_connector_instances",
+        include_str!("../../migrations/0004_connector_instances.sql"),
     ),
 ];
 
@@ -91,6 +96,8 @@ fn unique_subject(msg: &str) -> &'static str {
         "connector binding"
     } else if msg.contains("bindings.account_id") {
         "automatic binding"
+    } else if msg.contains("connector_instances.id") {
+        "connector id"
     } else {
         "value"
     }

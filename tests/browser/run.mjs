@@ -572,6 +572,29 @@ test('discover ids for the detail pages', async () => {
   assert(state.alice && state.bob && state.field, `ids not found: ${JSON.stringify(state)}`);
 }, { fatal: true, always: true });
 
+test('connectors: add an OIDC instance in the console (error at its field, then saved; secret never shown back)', async () => {
+  const { page } = admin;
+  await visit(page, '/admin/connectors');
+  await Promise.all([page.waitForURL('**/admin/connectors/new?plugin=oidc'), page.getByRole('button', { name: 'Continue' }).click()]);
+  await page.getByLabel(/^Id/).fill('corp');
+  await page.getByLabel(/^Name/).fill('Corp SSO');
+  await page.getByLabel(/^Issuer URL/).fill('https://sso.example.com');
+  await page.getByLabel(/^Client ID/).fill('latchkey');
+  await page.getByLabel(/^Client secret/).fill('browser-test-secret-7d1e');
+  await page.getByLabel(/^Scopes/).fill('profile');
+  await submitForm(page, page.getByRole('button', { name: 'Add connector' }));
+  const err = page.locator('#in-setting-scopes-err');
+  assert(await err.isVisible(), 'no error next to the scopes the plugin refused');
+  assert((await page.getByLabel(/^Client secret/).inputValue()) === '', 'the refused form shows the secret back');
+  await audit(page, 'en-admin-connector-error-desktop');
+  await page.getByLabel(/^Scopes/).fill('');
+  await page.getByLabel(/^Client secret/).fill('browser-test-secret-7d1e');
+  await submitForm(page, page.getByRole('button', { name: 'Add connector' }));
+  assert(new URL(page.url()).pathname === '/admin/connectors/corp/edit', `not on the instance's page: ${page.url()}`);
+  assert(!(await page.content()).includes('browser-test-secret-7d1e'), 'the instance page shows the secret');
+  assert((await text(page)).includes('Set; leave empty to keep it.'), 'the page does not say the secret is set');
+});
+
 // Every page, both widths, both languages.
 const adminPages = () => [
   ['account', '/account'],
@@ -584,6 +607,9 @@ const adminPages = () => [
   ['admin-field', state.field],
   ['admin-settings', '/admin/settings'],
   ['admin-audit', '/admin/audit'],
+  ['admin-connectors', '/admin/connectors'],
+  ['admin-connector-new', '/admin/connectors/new?plugin=oidc'],
+  ['admin-connector', '/admin/connectors/corp/edit'],
   ['404', '/no/such/page', 404],
   // Pages newer than this suite's brief: swept when the server has them (else skipped).
   ['account-email', '/account/email', 200, 'optional'],

@@ -1,6 +1,8 @@
 //! The connector runtime: built-in plugins are embedded, extra `*.wasm` in `plugins_dir`
 //! are loaded, and broken ones are reported and skipped, never fatal.
 
+mod console;
+
 use crate::support::Env;
 
 /// The built-in OIDC component as build.rs built it (for the duplicate-id case).

@@ -551,3 +551,64 @@ async fn my_account_offers_a_hand_off_inside_dingtalk_and_wecom() {
         .await;
     assert!(wecom.body.contains("inside the WeCom app"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_console_imports_after_a_dry_run() {
+    let env = Env::new();
+    let dt = DingTalk::start(org(), DEPTS);
+    let toml = configure(
+        &env,
+        &[connector("dt", "dingtalk", "", &dt.settings_toml())],
+    );
+    env.add_admin("root");
+    env.add_user("plain", &[]);
+    let portal = Portal::start(&env, &toml);
+
+    // Not for ordinary users.
+    let user = Agent::new(&portal.base);
+    user.must_login("plain").await;
+    assert_eq!(user.get("/admin/connectors/dt/import").await.status, 403);
+
+    let b = Agent::new(&portal.base);
+    b.must_login("root").await;
+    let list = b.get("/admin/connectors").await;
+    assert!(
+        list.body.contains("href=\"/admin/connectors/dt/import\""),
+        "the connectors page links to the import"
+    );
+    let page = b.get("/admin/connectors/dt/import").await;
+    assert_eq!(page.status, 200);
+    let form = form_to(&page, "/admin/connectors/dt/import").expect("the import form");
+    let csrf = form.field("csrf").expect("csrf field").to_string();
+
+    // Without the CSRF token: refused, nothing imported.
+    let forged = b
+        .post("/admin/connectors/dt/import", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, 403);
+    let dry = b
+        .post(
+            "/admin/connectors/dt/import",
+            &[("csrf", &csrf), ("dry_run", "on")],
+        )
+        .await;
+    assert_eq!(dry.status, 200, "{}", dry.summary());
+    assert!(dry.body.contains("nothing was written"), "{}", dry.body);
+    assert_eq!(accounts(&env).len(), 2, "the dry run wrote nothing");
+    let real = b
+        .post("/admin/connectors/dt/import", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(real.status, 200, "{}", real.summary());
+    assert!(
+        real.body.contains("5 people in the directory"),
+        "{}",
+        real.body
+    );
+    assert_eq!(accounts(&env).len(), 7);
+    // Audited, with the summary.
+    let audit = b.get("/admin/audit").await;
+    assert!(
+        audit.body.contains("Directory import") && audit.body.contains("5 created"),
+        "the import is in the audit log"
+    );
+}

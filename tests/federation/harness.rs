@@ -65,7 +65,7 @@ pub struct Op {
 }
 
 impl Op {
-    fn start(dir: &Path, redirect_uris: &[String]) -> Op {
+    fn start(dir: &Path, redirect_uris: &[String], client_secret: &str) -> Op {
         let modules = oidc_dir().join("node_modules/oidc-provider");
         assert!(
             modules.is_dir(),
@@ -78,7 +78,7 @@ impl Op {
             .arg("op.mjs")
             .current_dir(oidc_dir())
             .env("CLIENT_ID", CLIENT_ID)
-            .env("CLIENT_SECRET", CLIENT_SECRET)
+            .env("CLIENT_SECRET", client_secret)
             .env("REDIRECT_URI", redirect_uris.join(" "))
             .env("EXIT_WITH_STDIN", "1")
             .env_remove("PORT")
@@ -231,6 +231,23 @@ impl World {
     /// Like `start`, with more configuration (TOML tables, placed before the
     /// connectors).
     pub fn start_with(env: &Env, connectors: &[Connector], extra_toml: &str) -> World {
+        World::start_full(env, connectors, extra_toml, &[], CLIENT_SECRET)
+    }
+
+    /// With no connector in the configuration file: the OP also accepts the callbacks
+    /// of `console_ids` (instances a test adds in the admin console) and knows its
+    /// client by `client_secret`.
+    pub fn start_for_console(env: &Env, console_ids: &[&str], client_secret: &str) -> World {
+        World::start_full(env, &[], "", console_ids, client_secret)
+    }
+
+    fn start_full(
+        env: &Env,
+        connectors: &[Connector],
+        extra_toml: &str,
+        console_ids: &[&str],
+        client_secret: &str,
+    ) -> World {
         // The portal's port: held until just before the portal starts, so that the OP
         // (which listens on port 0 meanwhile) cannot be given it.
         let holder = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
@@ -238,9 +255,11 @@ impl World {
         let base = format!("http://127.0.0.1:{port}");
         let callbacks: Vec<String> = connectors
             .iter()
-            .map(|c| format!("{base}/connectors/{}/callback", c.id))
+            .map(|c| c.id)
+            .chain(console_ids.iter().copied())
+            .map(|id| format!("{base}/connectors/{id}/callback"))
             .collect();
-        let op = Op::start(env.path(), &callbacks);
+        let op = Op::start(env.path(), &callbacks, client_secret);
 
         let mut toml =
             format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n{extra_toml}\n");

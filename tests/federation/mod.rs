@@ -25,14 +25,14 @@ use harness::{
 const CORP: Connector = Connector::new("corp", "Corp SSO");
 
 /// `user show NAME --json`'s bindings.
-fn bindings(env: &Env, name: &str) -> Vec<Value> {
+pub(crate) fn bindings(env: &Env, name: &str) -> Vec<Value> {
     env.show(name)["bindings"]
         .as_array()
         .unwrap_or_else(|| panic!("user show {name}: no \"bindings\" array"))
         .clone()
 }
 
-fn binding(connector: &str, subject: &str, kind: &str) -> Value {
+pub(crate) fn binding(connector: &str, subject: &str, kind: &str) -> Value {
     json!({"connector": connector, "subject": subject, "kind": kind})
 }
 
@@ -54,7 +54,7 @@ fn age_logons(env: &Env, account: &str, secs: i64) {
 }
 
 /// The path of a portal URL or path, without its query.
-fn path_only(path: &str) -> &str {
+pub(crate) fn path_only(path: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or(path)
 }
 
@@ -81,7 +81,7 @@ fn assert_refused(w: &World, b: &Agent, p: &Page, what: &str) {
 /// Checks the portal's redirect to the OP: the authorization endpoint with the code
 /// flow's parameters, PKCE S256, and this connector's callback. Returns the `state`.
 #[track_caller]
-fn check_authorization_request(w: &World, start: &Page, connector: &str) -> String {
+pub(crate) fn check_authorization_request(w: &World, start: &Page, connector: &str) -> String {
     assert_eq!(
         start.status,
         303,
@@ -117,7 +117,12 @@ fn check_authorization_request(w: &World, start: &Page, connector: &str) -> Stri
 
 /// Starts a logon at `connector`, signs in at the OP as `login`, and returns the
 /// callback URL the OP sent the browser to and the portal's answer to it (not followed).
-async fn idp_logon(w: &World, b: &Agent, connector: &str, login: &str) -> (String, Page) {
+pub(crate) async fn idp_logon(
+    w: &World,
+    b: &Agent,
+    connector: &str,
+    login: &str,
+) -> (String, Page) {
     let start = b.get(&format!("/connectors/{connector}/login")).await;
     let state = check_authorization_request(w, &start, connector);
     let cb = at_the_op(b, &start, login).await;
@@ -133,7 +138,7 @@ async fn idp_logon(w: &World, b: &Agent, connector: &str, login: &str) -> (Strin
 
 /// From My Account of a logged-on browser: the connector's bind form, then the OP as
 /// `login`. Returns the callback URL (not visited).
-async fn start_bind(w: &World, b: &Agent, connector: &str, login: &str) -> String {
+pub(crate) async fn start_bind(w: &World, b: &Agent, connector: &str, login: &str) -> String {
     let me = b.account().await;
     let form = form_to(&me, &format!("/connectors/{connector}/bind")).unwrap_or_else(|| {
         panic!(
@@ -154,7 +159,7 @@ async fn start_bind(w: &World, b: &Agent, connector: &str, login: &str) -> Strin
 
 /// Binds `login` at the OP to the browser's account; asserts it lands on My Account
 /// with an unbind form and no bind form for the connector. Returns that page.
-async fn bind(w: &World, b: &Agent, connector: &str, login: &str) -> Page {
+pub(crate) async fn bind(w: &World, b: &Agent, connector: &str, login: &str) -> Page {
     let cb = start_bind(w, b, connector, login).await;
     let p = b.get(&cb).await;
     assert_eq!(

@@ -143,15 +143,10 @@ pub async fn route(app: &App, req: &Request, rest: &[&str], post: bool) -> Resul
                 Err(e) => Err(e),
             }
         }
-        (["connectors"], false) => {
-            let (instances, plugins) = connector_rows(app);
-            Ok(Resp::page(views::admin::connectors(
-                &req.chrome(),
-                &instances,
-                &plugins,
-            )))
-        }
         (["connectors", cid, "import"], post) => import(app, req, csrf, cid, post).await,
+        (["connectors", rest @ ..], _) => {
+            super::admin_connectors::route(app, req, csrf, rest, post).await
+        }
         (["deliveries"], false) => {
             let list = app
                 .store
@@ -415,46 +410,6 @@ fn spec_from(f: &Params) -> Result<FieldSpec, Error> {
             .map(String::from)
             .collect(),
     })
-}
-
-/// Connector instances (with why one is disabled) and the plugins found at start.
-fn connector_rows(app: &App) -> (Vec<views::admin::InstanceRow>, Vec<views::admin::PluginRow>) {
-    let plugins = app.plugins.as_ref();
-    let instances = app
-        .config
-        .connectors
-        .iter()
-        .map(|c| views::admin::InstanceRow {
-            id: c.id.clone(),
-            name: c.name.clone(),
-            plugin: c.plugin.clone(),
-            login: c.login,
-            bind: c.bind,
-            provision: c.provision,
-            problem: match plugins.and_then(|p| p.get(&c.plugin)) {
-                Some(_) => None,
-                None => Some(format!("plugin {:?} is not loaded", c.plugin)),
-            },
-        })
-        .collect();
-    let mut rows: Vec<views::admin::PluginRow> = Vec::new();
-    if let Some(p) = plugins {
-        rows.extend(p.list().into_iter().map(|i| views::admin::PluginRow {
-            name: format!("{} ({})", i.name, i.id),
-            version: format!("{} · API {}", i.version, i.api_version),
-            source: i.source.to_string(),
-            sha256: i.sha256.clone(),
-            problem: None,
-        }));
-        rows.extend(p.broken().iter().map(|b| views::admin::PluginRow {
-            name: "—".into(),
-            version: String::new(),
-            source: b.source.to_string(),
-            sha256: b.sha256.clone(),
-            problem: Some(b.reason.clone()),
-        }));
-    }
-    (instances, rows)
 }
 
 /// `/admin/connectors/{id}/import`: the form (with a dry-run choice), then the report.

@@ -14,7 +14,7 @@ use crate::i18n::Locale;
 use crate::store::audit::Record;
 use crate::web::request::Params;
 
-fn subnav(l: Locale, current: &str) -> Markup {
+pub(super) fn subnav(l: Locale, current: &str) -> Markup {
     let items = [
         ("/admin", "admin.overview"),
         ("/admin/accounts", "admin.accounts"),
@@ -580,90 +580,6 @@ pub fn deliveries(
                     }
                     @if list.is_empty() { p.muted { (l.t("admin.no_results")) } }
                 },
-    )
-}
-
-/// A connector instance as the console shows it.
-pub struct InstanceRow {
-    pub id: String,
-    pub name: String,
-    pub plugin: String,
-    pub login: bool,
-    pub bind: bool,
-    pub provision: bool,
-    /// `None` when usable; else why it is disabled.
-    pub problem: Option<String>,
-}
-
-/// A plugin found at start: (id or source, version, api, sha256, ok?, reason).
-pub struct PluginRow {
-    pub name: String,
-    pub version: String,
-    pub source: String,
-    pub sha256: String,
-    pub problem: Option<String>,
-}
-
-pub fn connectors(c: &Chrome<'_>, instances: &[InstanceRow], plugins: &[PluginRow]) -> Markup {
-    let l = c.locale;
-    page(
-        c,
-        &l.t("admin.connectors"),
-        html! {
-            (subnav(l, "/admin/connectors"))
-            h2 { (l.t("connectors.instances")) }
-            @if instances.is_empty() {
-                p.muted { (l.t("connectors.none")) }
-            } @else {
-                (data_table(
-                    "tbl-instances",
-                    &l.t("connectors.instances"),
-                    &[html! { (l.t("connectors.id")) }, html! { (l.t("connectors.name")) }, html! { (l.t("connectors.plugin")) }, html! { (l.t("connectors.offered")) }, html! { (l.t("admin.status")) }],
-                    html! {
-                            @for i in instances {
-                                tr {
-                                    td { code { (i.id) } }
-                                    td { (i.name) }
-                                    td { code { (i.plugin) } }
-                                    td {
-                                        @if i.login { span.tag { (l.t("connectors.login")) } " " }
-                                        @if i.bind { span.tag { (l.t("connectors.bind")) } " " }
-                                        @if i.provision { span.tag { (l.t("connectors.provision")) } }
-                                    }
-                                    td {
-                                        @match &i.problem {
-                                            None => (l.t("connectors.enabled")),
-                                            Some(p) => { span.tag.bad { (l.t("connectors.disabled")) } " " (p) }
-                                        }
-                                    }
-                                }
-                            }
-                        },
-                ))
-            }
-            h2 { (l.t("connectors.plugins")) }
-            (data_table(
-                "tbl-plugins",
-                &l.t("connectors.plugins"),
-                &[html! { (l.t("connectors.plugin")) }, html! { (l.t("connectors.version")) }, html! { (l.t("connectors.source")) }, html! { "SHA-256" }, html! { (l.t("admin.status")) }],
-                html! {
-                        @for p in plugins {
-                            tr {
-                                td { (p.name) }
-                                td { (p.version) }
-                                td { (p.source) }
-                                td { code { (p.sha256.get(..12).unwrap_or("")) } }
-                                td {
-                                    @match &p.problem {
-                                        None => (l.t("connectors.loaded")),
-                                        Some(r) => { span.tag.bad { (l.t("connectors.broken")) } " " (r) }
-                                    }
-                                }
-                            }
-                        }
-                    },
-            ))
-        },
     )
 }
 

@@ -97,7 +97,9 @@ impl Errors {
     pub fn from_problems(l: Locale, problems: &[Problem]) -> Errors {
         let mut m: HashMap<String, Vec<String>> = HashMap::new();
         for p in problems {
-            m.entry(p.field.clone()).or_default().push(l.tn(p.key, p.n));
+            // `%{detail}` in a message stands for the English detail (a plugin's words).
+            let text = l.tn(p.key, p.n).replace("%{detail}", &p.english);
+            m.entry(p.field.clone()).or_default().push(text);
         }
         Errors(m)
     }
@@ -135,6 +137,7 @@ pub struct Field<'a> {
     pub readonly: bool,
     pub hint: Option<&'a str>,
     pub pattern: Option<&'a str>,
+    pub placeholder: Option<&'a str>,
     /// Another element describing this input (e.g. the password policy).
     pub described_by: Option<&'a str>,
 }
@@ -151,6 +154,7 @@ impl<'a> Field<'a> {
             readonly: false,
             hint: None,
             pattern: None,
+            placeholder: None,
             described_by: None,
         }
     }
@@ -176,6 +180,10 @@ impl<'a> Field<'a> {
     }
     pub fn hint(mut self, h: Option<&'a str>) -> Self {
         self.hint = h;
+        self
+    }
+    pub fn placeholder(mut self, p: Option<&'a str>) -> Self {
+        self.placeholder = p;
         self
     }
     /// For new-password inputs: the policy shown above them.
@@ -208,7 +216,7 @@ pub fn field(f: Field<'_>, errors: &Errors) -> Markup {
             }
             input id=(id) name=(f.name) type=(f.kind) value=(f.value) autocomplete=(f.autocomplete)
                 required[f.required] readonly[f.readonly] aria-invalid=[errs.map(|_| "true")]
-                aria-describedby=[describedby] pattern=[f.pattern];
+                aria-describedby=[describedby] pattern=[f.pattern] placeholder=[f.placeholder];
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_connectors;
 pub mod auth;
 pub mod factors;
 pub mod layout;
