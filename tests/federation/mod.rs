@@ -761,7 +761,28 @@ async fn provisioning_creates_an_auto_bound_account_without_an_unbind_form() {
         n.cookie("lk_session").is_some(),
         "no session after provisioning"
     );
-    let (_, _) = n.follow(&cb, p).await;
+    // The IdP gave no account name: the user chooses one before anything else.
+    let (path, naming) = n.follow(&cb, p).await;
+    assert_eq!(path, "/login/name", "{}", naming.summary());
+    let accounts = env.list();
+    let new = accounts
+        .iter()
+        .find(|a| a["account_name"] != json!("alice"))
+        .unwrap();
+    assert_eq!(
+        new["account_name"],
+        Value::Null,
+        "the IdP gave no account name, so the account has none yet: {new}"
+    );
+    let form = form_to(&naming, "/login/name").expect("the naming form");
+    let csrf = form.field("csrf").expect("csrf").to_string();
+    let p = n
+        .post(
+            "/login/name",
+            &[("csrf", &csrf), ("account_name", "newbie")],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.summary());
     let me = n.account().await;
     assert!(
         me.text().contains("Corp Two"),
@@ -785,8 +806,8 @@ async fn provisioning_creates_an_auto_bound_account_without_an_unbind_form() {
         .unwrap();
     assert_eq!(
         new["account_name"],
-        Value::Null,
-        "the IdP gave no account name, so the account has none: {new}"
+        json!("newbie"),
+        "the chosen name: {new}"
     );
     assert_eq!(new["display_name"], json!("User newbie"), "{new}");
     // trust_email is on and the OP vouches for it, so the address counts as verified
