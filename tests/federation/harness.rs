@@ -72,14 +72,24 @@ impl Op {
             "tests/oidc/node_modules is missing (the OpenID Provider for these tests); \
              run: npm ci --prefix tests/oidc"
         );
-        let log = dir.join("op.log");
+        Op::spawn(dir, "op.mjs", &[("REDIRECT_URI", redirect_uris.join(" "))])
+    }
+
+    /// `node tests/oidc/fake-op.mjs`: the defect-injecting OP, one provider per case.
+    /// Its `issuer` is the origin; a case's issuer is `{issuer}/{case}`.
+    pub fn start_fake(dir: &Path) -> Op {
+        Op::spawn(dir, "fake-op.mjs", &[])
+    }
+
+    fn spawn(dir: &Path, script: &str, env: &[(&str, String)]) -> Op {
+        let log = dir.join(format!("{script}.log"));
         let stderr = std::fs::File::create(&log).expect("OP log file");
         let mut child = Command::new("node")
-            .arg("op.mjs")
+            .arg(script)
             .current_dir(oidc_dir())
             .env("CLIENT_ID", CLIENT_ID)
             .env("CLIENT_SECRET", CLIENT_SECRET)
-            .env("REDIRECT_URI", redirect_uris.join(" "))
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("EXIT_WITH_STDIN", "1")
             .env_remove("PORT")
             .env_remove("NODE_OPTIONS")
@@ -94,7 +104,7 @@ impl Op {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "tests/oidc/op.mjs did not start; its stderr:\n{}",
+                    "tests/oidc/{script} did not start; its stderr:\n{}",
                     std::fs::read_to_string(&log).unwrap_or_default()
                 );
             }
@@ -167,38 +177,10 @@ impl Drop for Portal {
     }
 }
 
-/// The OP and the portal, wired to each other.
-pub struct World {
-    pub op: Op,
-    pub portal: Portal,
-}
-
-impl World {
-    /// Starts the OP with one client whose redirect URIs are the connectors' callbacks,
-    /// then the portal with those connector instances.
-    pub fn start(env: &Env, connectors: &[Connector]) -> World {
-        World::start_with(env, connectors, "")
-    }
-
-    /// Like `start`, with more configuration (TOML tables, placed before the
-    /// connectors).
-    pub fn start_with(env: &Env, connectors: &[Connector], extra_toml: &str) -> World {
-        // The portal's port: held until just before the portal starts, so that the OP
-        // (which listens on port 0 meanwhile) cannot be given it.
-        let holder = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        let port = holder.local_addr().expect("local addr").port();
-        let base = format!("http://127.0.0.1:{port}");
-        let callbacks: Vec<String> = connectors
-            .iter()
-            .map(|c| format!("{base}/connectors/{}/callback", c.id))
-            .collect();
-        let op = Op::start(env.path(), &callbacks);
-
-        let mut toml =
-            format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n{extra_toml}\n");
-        for c in connectors {
-            toml.push_str(&format!(
-                r#"
+/// The `[[connectors]]` table of one instance of the `oidc` plugin at `issuer`.
+pub fn connector_toml(c: &Connector, issuer: &str) -> String {
+    format!(
+        r#"
 [[connectors]]
 id = "{id}"
 plugin = "oidc"
@@ -213,16 +195,41 @@ client_id = "{CLIENT_ID}"
 client_secret = "{secret}"
 trust_email = "{trust}"
 "#,
-                id = c.id,
-                name = c.name,
-                login = c.login,
-                bind = c.bind,
-                provision = c.provision,
-                issuer = op.issuer,
-                trust = c.trust_email,
-                secret = c.client_secret,
-            ));
+        id = c.id,
+        name = c.name,
+        login = c.login,
+        bind = c.bind,
+        provision = c.provision,
+        trust = c.trust_email,
+        secret = c.client_secret,
+    )
+}
+
+/// The port of a portal yet to start: held until just before it starts, so that an OP
+/// started meanwhile (listening on port 0) cannot be given it.
+pub struct PortalPort {
+    holder: TcpListener,
+    pub port: u16,
+    /// `http://127.0.0.1:PORT`, the portal's `public_url`.
+    pub base: String,
+}
+
+impl PortalPort {
+    pub fn reserve() -> PortalPort {
+        let holder = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = holder.local_addr().expect("local addr").port();
+        PortalPort {
+            holder,
+            port,
+            base: format!("http://127.0.0.1:{port}"),
         }
+    }
+
+    /// Writes `config/latchkey.toml` (`listen` and `public_url` for this port, then
+    /// `toml`) and starts `latchkey serve` with it.
+    pub fn start(self, env: &Env, toml: &str) -> Portal {
+        let PortalPort { holder, port, base } = self;
+        let toml = format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n{toml}\n");
         std::fs::create_dir_all(env.path().join("config")).expect("config dir");
         std::fs::write(env.path().join("config/latchkey.toml"), toml).expect("config file");
 
@@ -250,10 +257,38 @@ trust_email = "{trust}"
             listening.ends_with(&format!(":{port}")),
             "latchkey listens on {listening}, not on port {port} of its config file"
         );
-        World {
-            op,
-            portal: Portal { child, base, log },
+        Portal { child, base, log }
+    }
+}
+
+/// The OP and the portal, wired to each other.
+pub struct World {
+    pub op: Op,
+    pub portal: Portal,
+}
+
+impl World {
+    /// Starts the OP with one client whose redirect URIs are the connectors' callbacks,
+    /// then the portal with those connector instances.
+    pub fn start(env: &Env, connectors: &[Connector]) -> World {
+        World::start_with(env, connectors, "")
+    }
+
+    /// Like `start`, with more configuration (TOML tables, placed before the
+    /// connectors).
+    pub fn start_with(env: &Env, connectors: &[Connector], extra_toml: &str) -> World {
+        let port = PortalPort::reserve();
+        let callbacks: Vec<String> = connectors
+            .iter()
+            .map(|c| format!("{}/connectors/{}/callback", port.base, c.id))
+            .collect();
+        let op = Op::start(env.path(), &callbacks);
+        let mut toml = extra_toml.to_string();
+        for c in connectors {
+            toml.push_str(&connector_toml(c, &op.issuer));
         }
+        let portal = port.start(env, &toml);
+        World { op, portal }
     }
 
     pub fn browser(&self) -> Agent {
