@@ -100,6 +100,23 @@ impl App {
             .collect()
     }
 
+    /// The origins My Account's bind forms may lead to (connectors offered for binding
+    /// and not bound yet), for its CSP `form-action`.
+    pub fn bind_origins(&self, bound: &[store::bindings::Binding]) -> Vec<String> {
+        let Some(plugins) = &self.plugins else {
+            return Vec::new();
+        };
+        let mut all: Vec<String> = self
+            .usable_connectors()
+            .iter()
+            .filter(|c| c.bind && !bound.iter().any(|b| b.connector_id == c.id))
+            .flat_map(|c| plugins.browser_origins(&c.plugin, &Self::instance_settings(c)))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     pub fn redirect_uri(&self, connector_id: &str) -> String {
         format!(
             "{}/connectors/{connector_id}/callback",

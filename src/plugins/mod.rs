@@ -634,6 +634,37 @@ impl Plugins {
         p
     }
 
+    /// The web origins a connector instance may send the browser to: those of its URL
+    /// settings (defaults included) and of its plugin's declared hosts. Pages whose
+    /// forms start a sign-in list them in CSP `form-action`, which browsers also apply
+    /// to the redirect that follows the form.
+    pub fn browser_origins(&self, plugin_id: &str, settings: &[(String, String)]) -> Vec<String> {
+        let Some(loaded) = self.loaded.get(plugin_id) else {
+            return Vec::new();
+        };
+        let info = &loaded.info;
+        let urls = info
+            .settings
+            .iter()
+            .filter(|s| s.kind == SettingKind::Url)
+            .filter_map(|spec| {
+                settings
+                    .iter()
+                    .find(|(k, v)| *k == spec.key && !v.is_empty())
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| spec.default.clone())
+            })
+            .chain(info.outbound_hosts.iter().cloned());
+        let mut origins: Vec<String> = urls
+            .filter_map(|u| url::Url::parse(&u).ok())
+            .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+            .map(|u| u.origin().ascii_serialization())
+            .collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+
     fn loaded(&self, plugin_id: &str) -> Result<&Loaded, CallError> {
         self.loaded.get(plugin_id).ok_or_else(|| CallError {
             kind: FailureKind::Failed,

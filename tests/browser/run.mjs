@@ -4,12 +4,14 @@
 // console-error, CSP and layout sweep over every page at desktop and phone widths, in
 // English and Simplified Chinese; then binding an authenticator app with codes computed by
 // the test (totp.mjs) and a forgotten-password reset whose code comes by email through a
-// real SMTP server (smtp-sink.mjs) to a second server instance. Full-page screenshots go
-// to tests/output/screenshots/.
+// real SMTP server (smtp-sink.mjs) to a second server instance; and binding, logging on
+// through and unbinding an OpenID Provider (tests/oidc/op.mjs, oidc-provider) on a third.
+// Full-page screenshots go to tests/output/screenshots/.
 //
 // Run from the repository root after `cargo build`:
 //   node tests/browser/run.mjs
-// The reset test needs python3 with aiosmtpd (pip install aiosmtpd).
+// The reset test needs python3 with aiosmtpd (pip install aiosmtpd); the OpenID test needs
+// tests/oidc/node_modules (npm ci --prefix tests/oidc).
 // Environment:
 //   LATCHKEY_BIN    server binary (default: target/debug/latchkey, relative to the repo root)
 //   CHROMIUM_BIN    browser binary (default: /usr/bin/chromium)
@@ -21,6 +23,7 @@
 // known axe findings fail.
 
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -910,6 +913,335 @@ test('6. forgotten password: code by email over real SMTP, new password works, o
   }
 });
 
+// ---------------------------------------------------------------- federated logon (OpenID Connect)
+
+const OIDC_DIR = path.join(repoRoot, 'tests', 'oidc');
+
+/** A free port on 127.0.0.1, held (so nobody else gets it) until `release()`. */
+function holdPort() {
+  return new Promise((resolve, reject) => {
+    const holder = net.createServer();
+    holder.once('error', reject);
+    holder.listen(0, '127.0.0.1', () => resolve({
+      port: holder.address().port,
+      release: () => new Promise((r) => holder.close(r)),
+    }));
+  });
+}
+
+/**
+ * Starts tests/oidc/op.mjs (oidc-provider, with its development login and consent
+ * pages) for one client; resolves to { proc, issuer, log() } once it listens.
+ */
+function startOp(redirectUris) {
+  return new Promise((resolve, reject) => {
+    if (!existsSync(path.join(OIDC_DIR, 'node_modules', 'oidc-provider'))) {
+      reject(new Error('tests/oidc/node_modules is missing (the OpenID Provider); run: npm ci --prefix tests/oidc'));
+      return;
+    }
+    const env = { ...process.env, CLIENT_ID: 'latchkey', CLIENT_SECRET: 'secret', REDIRECT_URI: redirectUris.join(' '), EXIT_WITH_STDIN: '1' };
+    delete env.PORT;
+    delete env.NODE_OPTIONS;
+    const proc = spawn(process.execPath, ['op.mjs'], { cwd: OIDC_DIR, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    servers.add(proc);
+    let log = '';
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`op.mjs did not start in 30 s:\n${log}`)), 30_000);
+    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`op.mjs exited early (${code}):\n${log}`)); });
+    proc.stderr.on('data', (d) => (log += d));
+    proc.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/^OP listening on (http:\/\/\S+)$/m);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, issuer: m[1].replace(/\/$/, ''), log: () => log });
+      }
+    });
+  });
+}
+
+/**
+ * In `page`, at the OP after the portal sent the browser there: answers its login form
+ * as `login` (any password does) and its consent form, until the browser is back at
+ * `portalBase` (the OP may remember both and send it back at once). Returns the prompts
+ * answered.
+ */
+async function throughTheOp(page, portalBase, login) {
+  const prompts = [];
+  for (let i = 0; i < 4; i++) {
+    if (new URL(page.url()).origin === portalBase) return prompts;
+    const prompt = await page.locator('form input[name="prompt"]').first().getAttribute('value', { timeout: 5000 })
+      .catch(() => null);
+    prompts.push(prompt);
+    if (prompt === 'login') {
+      await page.locator('input[name="login"]').fill(login);
+      await page.locator('input[name="password"]').fill('any password at all');
+    } else if (prompt !== 'consent') {
+      throw new Error(`unexpected page at the OP: ${page.url()}: ${(await page.locator('body').innerText()).slice(0, 300)}`);
+    }
+    await clickAndLoad(page, page.locator('form button[type=submit]').first(), `the OP's ${prompt} form`);
+  }
+  throw new Error(`the OP never sent the browser back (at ${page.url()}; prompts ${prompts.join(', ')})`);
+}
+
+/**
+ * Clicks `target` and waits for the next page to load; on a timeout, says where the
+ * browser is and what it reported (a blocked redirect shows up as a console error).
+ */
+async function clickAndLoad(page, target, what) {
+  page.problems.length = 0;
+  const loaded = page.waitForEvent('load');
+  // A navigation the page's CSP blocks never loads: fail at once rather than time out.
+  const blocked = page.waitForEvent('console', { predicate: (m) => m.type() === 'error' && /Content Security Policy/.test(m.text()) })
+    .then((m) => { throw new Error(`blocked: ${m.text()}`); });
+  loaded.catch(() => {});
+  blocked.catch(() => {});
+  try {
+    await target.click();
+    await Promise.race([loaded, blocked]);
+  } catch (e) {
+    const csp = await page.evaluate(() => window.__cspViolations || []).catch(() => []);
+    throw new Error(`${what}: no new page loaded (${e.message.split('\n')[0]}); still at ${page.url()}; `
+      + `problems: ${[...page.problems, ...csp].join(' | ') || 'none'}`);
+  }
+}
+
+// One portal with a [[connectors]] instance of the built-in oidc plugin ("Corp SSO") and the
+// OP it points at, shared by the tests below; its account dora has no binding at first.
+const DORA = 'marigold canyon pebble 64';
+let oidcWorld;
+
+/** Starts (once) the OP and a portal whose public_url, hence redirect URI, the OP knows. */
+function startOidcWorld() {
+  oidcWorld ??= (async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-browser-oidc-'));
+    extraDirs.add(dir);
+    const held = await holdPort();
+    const b = `http://127.0.0.1:${held.port}`;
+    const op = await startOp([`${b}/connectors/corp/callback`, `${b}/connectors/partner/callback`]);
+    mkdirSync(path.join(dir, 'config'));
+    // "Partner SSO" provisions accounts (without a name: the OP gives none).
+    writeFileSync(path.join(dir, 'config', 'latchkey.toml'), [
+      '[[connectors]]', 'id = "corp"', 'plugin = "oidc"', 'name = "Corp SSO"', 'login = true', 'bind = true',
+      'allow_http = true', '[connectors.settings]', `issuer = "${op.issuer}"`, 'client_id = "latchkey"',
+      'client_secret = "secret"', '',
+      '[[connectors]]', 'id = "partner"', 'plugin = "oidc"', 'name = "Partner SSO"', 'login = true', 'bind = false',
+      'provision = true', 'allow_http = true', '[connectors.settings]', `issuer = "${op.issuer}"`,
+      'client_id = "latchkey"', 'client_secret = "secret"', '',
+    ].join('\n'));
+    const env = { ...serverEnv, LATCHKEY_DATA_DIR: dir, LATCHKEY_LISTEN: `127.0.0.1:${held.port}`, LATCHKEY_PUBLIC_URL: b };
+    await cli(['user', 'add', 'dora', '--display-name', 'Dora Diaz', '--password-stdin'], `${DORA}\n`, { cwd: dir, env });
+    await cli(['user', 'add', 'olga', '--admin', '--password-stdin'], `${DORA}\n`, { cwd: dir, env });
+    await held.release();
+    const srv = await launchServer(dir, env);
+    assert(srv.base === b, `the server listens on ${srv.base}, not ${b}`);
+    return {
+      base: b,
+      op,
+      srv,
+      dir,
+      bindings: async () => JSON.parse(await cli(['user', 'show', 'dora', '--json'], '', { cwd: dir, env })).bindings,
+      logs: () => `\n--- OIDC test server output ---\n${srv.log().trimEnd()}`
+        + `\n--- op.mjs output (tail) ---\n${op.log().trimEnd().split('\n').slice(-20).join('\n')}`,
+    };
+  })();
+  return oidcWorld;
+}
+
+function stopOidcWorld() {
+  if (!oidcWorld) return;
+  const w = oidcWorld;
+  oidcWorld = undefined;
+  return w.then((world) => {
+    for (const p of [world.srv.proc, world.op.proc]) {
+      stopProc(p);
+      servers.delete(p);
+    }
+    rmSync(world.dir, { recursive: true, force: true });
+    extraDirs.delete(world.dir);
+  }, () => {});
+}
+
+/** A browser context for the OIDC tests: nothing leaves the machine (the OP's pages ask for web fonts). */
+async function oidcContext(opts = {}) {
+  const ctx = await newContext(opts);
+  await ctx.route((u) => u.hostname !== '127.0.0.1', (r) => r.abort());
+  return ctx;
+}
+
+/** My Account's "Third-party accounts" section. */
+const idpSection = (page) => page.locator('section', { has: page.getByRole('heading', { name: 'Third-party accounts' }) });
+
+test('7. OpenID Provider: My Account’s Bind button takes the browser to the provider', async () => {
+  const w = await startOidcWorld();
+  const ctx = await oidcContext();
+  try {
+    const page = await newPage(ctx);
+    await logOn(page, w.base, 'dora', DORA);
+    assert(currentPath(page) === '/account', `dora's logon landed on ${page.url()}`);
+    await clickAndLoad(page, idpSection(page).getByRole('button', { name: 'Bind Corp SSO' }), 'Bind Corp SSO');
+    assert(page.url().startsWith(w.op.issuer), `Bind did not lead to the OP: at ${page.url()}`);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('8. OpenID Provider: bind on My Account, log on through it, unbind', async () => {
+  const w = await startOidcWorld();
+  const b = w.base;
+  const contexts = [];
+  try {
+    // Bind: log on with the password, Bind, the OP's login and consent pages, back on My
+    // Account.
+    const bindCtx = await oidcContext();
+    contexts.push(bindCtx);
+    let page = await newPage(bindCtx);
+    await logOn(page, b, 'dora', DORA);
+    assert(currentPath(page) === '/account', `dora's logon landed on ${page.url()}`);
+    let idp = idpSection(page);
+    const before = (await idp.innerText()).replace(/\s+/g, ' ');
+    assert(before.includes('Corp SSO') && before.includes('Not bound'), `Third-party accounts before binding: ${before}`);
+    await clickAndLoad(page, idp.getByRole('button', { name: 'Bind Corp SSO' }), 'Bind Corp SSO');
+    assert(page.url().startsWith(w.op.issuer), `Bind did not lead to the OP: at ${page.url()}`);
+    const prompts = await throughTheOp(page, b, 'dora-op');
+    assert(prompts.join() === 'login,consent', `the OP asked ${prompts.join() || 'nothing'}, expected login then consent`);
+    let at = new URL(page.url());
+    assert(at.pathname === '/account' && at.searchParams.get('done') === 'bound',
+      `after binding: at ${at.pathname}${at.search}: ${(await text(page)).slice(0, 300)}`);
+    assert((await page.getByRole('status').innerText()).includes('The identity is bound.'), 'no "bound" message');
+    let row = (await idp.innerText()).replace(/\s+/g, ' ');
+    assert(row.includes('User dora-op') && !row.includes('Not bound'), `the binding is not shown: ${row}`);
+    const bound = await w.bindings();
+    assert(bound.length === 1 && bound[0].connector === 'corp' && bound[0].kind === 'manual'
+      && bound[0].subject === `${w.op.issuer}#dora-op`, `user show: ${JSON.stringify(bound)}`);
+    // (The header's button: the session list has Log out buttons too.)
+    await Promise.all([page.waitForURL('**/login?done=logout'),
+      page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Log out' }).click()]);
+    assert((await text(page)).includes('You are logged out.'), 'no logged-out message');
+
+    // Another browser (the page's CSP in force): the logon page offers Corp SSO; through
+    // the OP (its login page again: a new browser) onto My Account, showing the binding.
+    const ctx = await oidcContext();
+    contexts.push(ctx);
+    page = await newPage(ctx);
+    await visit(page, `${b}/login`);
+    const withIdp = page.getByRole('link', { name: 'Log on with Corp SSO' });
+    assert((await withIdp.count()) === 1, 'the logon page has no "Log on with Corp SSO" link');
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(viewport);
+      await audit(page, `en-login-idp-${vpName}`);
+    }
+    await page.setViewportSize(VIEWPORTS.desktop);
+    await clickAndLoad(page, withIdp, 'Log on with Corp SSO');
+    assert(page.url().startsWith(w.op.issuer), `"Log on with Corp SSO" did not lead to the OP: at ${page.url()}`);
+    const again = await throughTheOp(page, b, 'dora-op');
+    assert(again[0] === 'login', `a new browser was not asked to log on at the OP: ${again.join() || 'nothing'}`);
+    assert(currentPath(page) === '/account', `the logon through Corp SSO landed on ${page.url()}: ${(await text(page)).slice(0, 300)}`);
+    page.problems.length = 0; // what the OP's pages did is not the portal's
+    assert((await page.getByLabel('Account name').inputValue()) === 'dora', 'logged on, but not as dora');
+    idp = idpSection(page);
+    row = (await idp.innerText()).replace(/\s+/g, ' ');
+    assert(row.includes('User dora-op') && !row.includes('Not bound'), `the binding is not shown after the logon: ${row}`);
+    assert(await idp.getByRole('button', { name: 'Unbind Corp SSO' }).isVisible(), 'no Unbind button');
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(viewport);
+      await audit(page, `en-account-idp-bound-${vpName}`);
+    }
+    await page.setViewportSize(VIEWPORTS.desktop);
+
+    // Unbind on the page.
+    await Promise.all([page.waitForURL('**/account?done=unbound'), idp.getByRole('button', { name: 'Unbind Corp SSO' }).click()]);
+    assert((await page.getByRole('status').innerText()).includes('The identity was unbound.'), 'no "unbound" message');
+    const after = (await idp.innerText()).replace(/\s+/g, ' ');
+    assert(after.includes('Not bound') && !after.includes('dora-op'), `after unbinding: ${after}`);
+    assert(await idp.getByRole('button', { name: 'Bind Corp SSO' }).isVisible(), 'no Bind button after unbinding');
+    const left = await w.bindings();
+    assert(left.length === 0, `user show still lists a binding: ${JSON.stringify(left)}`);
+    await checkProblems(page, 'My Account after unbinding');
+  } catch (e) {
+    e.message += w.logs();
+    throw e;
+  } finally {
+    for (const c of contexts) await c.close().catch(() => {});
+    await stopOidcWorld();
+  }
+});
+
+test('9. first logon without an account name, the in-app browser hand-off, the import page', async () => {
+  const w = await startOidcWorld();
+  const b = w.base;
+  const contexts = [];
+  try {
+    // Provisioned through Partner SSO: the OP gives no account name, so the portal asks
+    // for one before anything else.
+    const ctx = await oidcContext();
+    contexts.push(ctx);
+    let page = await newPage(ctx);
+    await visit(page, `${b}/login`);
+    await clickAndLoad(page, page.getByRole('link', { name: 'Log on with Partner SSO' }), 'Log on with Partner SSO');
+    await throughTheOp(page, b, 'nina-op');
+    assert(currentPath(page) === '/login/name', `a first logon without a name landed on ${page.url()}`);
+    page.problems.length = 0;
+    assert((await page.getByRole('heading', { level: 1 }).innerText()) === 'Choose your account name', 'no naming heading');
+    const name = page.getByLabel('Account name');
+    assert((await name.getAttribute('autocomplete')) === 'username', 'the name input lacks autocomplete=username');
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(viewport);
+      await audit(page, `en-choose-name-${vpName}`);
+    }
+    await page.setViewportSize(VIEWPORTS.desktop);
+    await name.fill('dora');
+    await submitForm(page, page.getByRole('button', { name: 'Save and continue' }));
+    assert(currentPath(page) === '/login/name', 'a taken name was accepted');
+    assert((await text(page)).includes('already taken'), 'no "already taken" message');
+    await audit(page, 'en-choose-name-error');
+    await page.getByLabel('Account name').fill('nina');
+    await submitForm(page, page.getByRole('button', { name: 'Save and continue' }));
+    assert(currentPath(page) === '/account', `after naming: at ${page.url()}`);
+    assert((await page.getByLabel('Account name').inputValue()) === 'nina', 'the chosen name is not shown');
+
+    // Inside DingTalk's in-app browser, My Account starts with the hand-off.
+    const inApp = await oidcContext({
+      userAgent: 'Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 '
+        + 'Mobile Safari/537.36 AliApp(DingTalk/7.5.0) com.alibaba.android.rimet',
+    });
+    contexts.push(inApp);
+    page = await newPage(inApp);
+    await logOn(page, b, 'dora', DORA);
+    assert(currentPath(page) === '/account', `dora's logon landed on ${page.url()}`);
+    const handOff = page.locator('section', { has: page.getByRole('heading', { name: 'Open My Account in your browser' }) });
+    assert(await handOff.isVisible(), 'no hand-off inside DingTalk');
+    assert((await handOff.innerText()).includes('inside the DingTalk app'), 'the hand-off does not say why');
+    assert(await handOff.getByRole('link', { name: `${b}/account` }).isVisible(), 'no link to this page');
+    assert(await handOff.getByRole('img', { name: `QR code of ${b}/account` }).isVisible(), 'no QR code');
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(viewport);
+      await audit(page, `en-account-in-dingtalk-${vpName}`);
+    }
+
+    // The admin console's import page (OIDC has no directory: it says so).
+    const adminCtx = await oidcContext();
+    contexts.push(adminCtx);
+    page = await newPage(adminCtx);
+    await logOn(page, b, 'olga', DORA);
+    await visit(page, `${b}/admin/connectors`);
+    await clickAndLoad(page, page.getByRole('link', { name: 'Import… Partner SSO' }), 'Import… Partner SSO');
+    assert(currentPath(page) === '/admin/connectors/partner/import', `the import link led to ${page.url()}`);
+    await audit(page, 'en-admin-import');
+    await page.getByLabel(/^Dry run/).check();
+    await submitForm(page, page.getByRole('button', { name: 'Import' }));
+    assert((await page.getByRole('alert').innerText()).includes('no directory'), 'no "no directory" message');
+    await audit(page, 'en-admin-import-refused');
+  } catch (e) {
+    e.message += w.logs();
+    throw e;
+  } finally {
+    for (const c of contexts) await c.close().catch(() => {});
+    await stopOidcWorld();
+  }
+});
+
 // ---------------------------------------------------------------- main
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -954,6 +1286,6 @@ try {
 } finally {
   if (browser) await browser.close().catch(() => {});
   stopServer();
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const d of [dataDir, ...extraDirs]) rmSync(d, { recursive: true, force: true });
 }
 process.exit(code);

@@ -72,14 +72,31 @@ impl Op {
             "tests/oidc/node_modules is missing (the OpenID Provider for these tests); \
              run: npm ci --prefix tests/oidc"
         );
-        let log = dir.join("op.log");
+        Op::spawn(
+            dir,
+            "op.mjs",
+            &[
+                ("REDIRECT_URI", redirect_uris.join(" ")),
+                ("CLIENT_SECRET", client_secret.to_string()),
+            ],
+        )
+    }
+
+    /// `node tests/oidc/fake-op.mjs`: the defect-injecting OP, one provider per case.
+    /// Its `issuer` is the origin; a case's issuer is `{issuer}/{case}`.
+    pub fn start_fake(dir: &Path) -> Op {
+        Op::spawn(dir, "fake-op.mjs", &[])
+    }
+
+    fn spawn(dir: &Path, script: &str, env: &[(&str, String)]) -> Op {
+        let log = dir.join(format!("{script}.log"));
         let stderr = std::fs::File::create(&log).expect("OP log file");
         let mut child = Command::new("node")
-            .arg("op.mjs")
+            .arg(script)
             .current_dir(oidc_dir())
             .env("CLIENT_ID", CLIENT_ID)
-            .env("CLIENT_SECRET", client_secret)
-            .env("REDIRECT_URI", redirect_uris.join(" "))
+            .env("CLIENT_SECRET", CLIENT_SECRET)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("EXIT_WITH_STDIN", "1")
             .env_remove("PORT")
             .env_remove("NODE_OPTIONS")
@@ -94,7 +111,7 @@ impl Op {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "tests/oidc/op.mjs did not start; its stderr:\n{}",
+                    "tests/oidc/{script} did not start; its stderr:\n{}",
                     std::fs::read_to_string(&log).unwrap_or_default()
                 );
             }
@@ -215,6 +232,64 @@ impl Drop for Portal {
     }
 }
 
+/// The `[[connectors]]` table of one instance of the `oidc` plugin at `issuer`.
+pub fn connector_toml(c: &Connector, issuer: &str) -> String {
+    format!(
+        r#"
+[[connectors]]
+id = "{id}"
+plugin = "oidc"
+name = "{name}"
+login = {login}
+bind = {bind}
+provision = {provision}
+allow_http = true
+[connectors.settings]
+issuer = "{issuer}"
+client_id = "{CLIENT_ID}"
+client_secret = "{secret}"
+trust_email = "{trust}"
+"#,
+        id = c.id,
+        name = c.name,
+        login = c.login,
+        bind = c.bind,
+        provision = c.provision,
+        trust = c.trust_email,
+        secret = c.client_secret,
+    )
+}
+
+/// The port of a portal yet to start: held until just before it starts, so that an OP
+/// started meanwhile (listening on port 0) cannot be given it.
+pub struct PortalPort {
+    holder: TcpListener,
+    pub port: u16,
+    /// `http://127.0.0.1:PORT`, the portal's `public_url`.
+    pub base: String,
+}
+
+impl PortalPort {
+    pub fn reserve() -> PortalPort {
+        let holder = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = holder.local_addr().expect("local addr").port();
+        PortalPort {
+            holder,
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Writes `config/latchkey.toml` (`listen` and `public_url` for this port, then
+    /// `toml`) and starts `latchkey serve` with it.
+    pub fn start(self, env: &Env, toml: &str) -> Portal {
+        let PortalPort { holder, port, base } = self;
+        let toml = format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n{toml}\n");
+        drop(holder);
+        Portal::start(env, &toml)
+    }
+}
+
 /// The OP and the portal, wired to each other.
 pub struct World {
     pub op: Op,
@@ -248,53 +323,20 @@ impl World {
         console_ids: &[&str],
         client_secret: &str,
     ) -> World {
-        // The portal's port: held until just before the portal starts, so that the OP
-        // (which listens on port 0 meanwhile) cannot be given it.
-        let holder = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        let port = holder.local_addr().expect("local addr").port();
-        let base = format!("http://127.0.0.1:{port}");
+        let port = PortalPort::reserve();
         let callbacks: Vec<String> = connectors
             .iter()
             .map(|c| c.id)
             .chain(console_ids.iter().copied())
-            .map(|id| format!("{base}/connectors/{id}/callback"))
+            .map(|id| format!("{}/connectors/{id}/callback", port.base))
             .collect();
         let op = Op::start(env.path(), &callbacks, client_secret);
-
-        let mut toml =
-            format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n{extra_toml}\n");
+        let mut toml = extra_toml.to_string();
         for c in connectors {
-            toml.push_str(&format!(
-                r#"
-[[connectors]]
-id = "{id}"
-plugin = "oidc"
-name = "{name}"
-login = {login}
-bind = {bind}
-provision = {provision}
-allow_http = true
-[connectors.settings]
-issuer = "{issuer}"
-client_id = "{CLIENT_ID}"
-client_secret = "{secret}"
-trust_email = "{trust}"
-"#,
-                id = c.id,
-                name = c.name,
-                login = c.login,
-                bind = c.bind,
-                provision = c.provision,
-                issuer = op.issuer,
-                trust = c.trust_email,
-                secret = c.client_secret,
-            ));
+            toml.push_str(&connector_toml(c, &op.issuer));
         }
-        drop(holder);
-        World {
-            op,
-            portal: Portal::start(env, &toml),
-        }
+        let portal = port.start(env, &toml);
+        World { op, portal }
     }
 
     pub fn browser(&self) -> Agent {

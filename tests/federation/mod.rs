@@ -12,7 +12,11 @@
 //! callback's `state` (wrong, missing, replayed, carried to another browser) and `iss`,
 //! the second factor after an IdP logon, binding changes after an old logon, and
 //! provisioning (auto-bound accounts, which have no unbind form).
+//!
+//! `defects` runs the same flows against a defect-injecting provider of our own
+//! (`tests/oidc/fake-op.mjs`): each defect must be refused, each legal quirk tolerated.
 
+mod defects;
 pub mod harness;
 
 use serde_json::{Value, json};

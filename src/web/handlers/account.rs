@@ -110,6 +110,8 @@ fn show(
         }
         None => None,
     };
+    // The bind forms' redirect goes to the IdP: CSP `form-action` must allow it.
+    let form_origins = app.bind_origins(&bindings);
     let page = views::account::account(
         &req.chrome(),
         &session.csrf_token,
@@ -133,7 +135,11 @@ fn show(
             in_app: in_app.as_ref(),
         },
     );
-    Ok(Resp::html(status, page))
+    let mut resp = Resp::html(status, page);
+    if !form_origins.is_empty() {
+        resp.form_action_origin = Some(form_origins.join(" "));
+    }
+    Ok(resp)
 }
 
 /// Re-shows My Account with the problems next to their fields, or passes other errors on.
