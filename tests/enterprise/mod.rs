@@ -258,14 +258,23 @@ fn import_links_by_match_by_and_reports_conflicts_without_duplicates() {
 async fn imported_dingtalk_account_names_itself_at_first_logon() {
     let env = Env::new();
     let dt = DingTalk::start(org(), DEPTS);
+    let wc = WeCom::start(vec![WcUser::new("zhouyi", &[1])]);
     let toml = configure(
         &env,
-        &[connector(
-            "dt",
-            "dingtalk",
-            "login = true\nbind = true",
-            &dt.settings_toml(),
-        )],
+        &[
+            connector(
+                "dt",
+                "dingtalk",
+                "login = true\nbind = true",
+                &dt.settings_toml(),
+            ),
+            connector(
+                "wc",
+                "wecom",
+                "login = true\nbind = true",
+                &wc.settings_toml(),
+            ),
+        ],
     );
     import(&env, "dt", &[]);
     env.add_user("taken", &[]);
@@ -316,6 +325,44 @@ async fn imported_dingtalk_account_names_itself_at_first_logon() {
     dt.will_sign_in("zhouUnionId");
     let (path, _) = sign_in(&b2, "dt").await;
     assert_eq!(path, "/account");
+
+    // Bindings in practice: WeCom bound by hand next to the automatic DingTalk binding,
+    // then unbound (the DingTalk binding remains a way to log on).
+    let account = b2.account().await;
+    let form = form_to(&account, "/connectors/wc/bind").expect("a bind form for WeCom");
+    wc.will_sign_in(WcLogin::Member("zhouyi".into()));
+    let start = b2.submit("/account", &form).await;
+    let (_, page) = through_idp(&b2, start).await;
+    assert!(
+        page.body.contains("/connectors/wc/unbind") && !page.body.contains("/connectors/dt/unbind"),
+        "the manual binding has an unbind form, the automatic one none"
+    );
+    let mut kinds: Vec<(String, String)> = env.show("zhou.yi")["bindings"]
+        .as_array()
+        .expect("bindings")
+        .iter()
+        .map(|b| (b["connector"].to_string(), b["kind"].to_string()))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            ("\"dt\"".to_string(), "\"auto\"".to_string()),
+            ("\"wc\"".to_string(), "\"manual\"".to_string())
+        ]
+    );
+    let form = form_to(&page, "/connectors/wc/unbind").expect("unbind form");
+    let p = b2.submit("/account", &form).await;
+    let (_, page) = b2.follow("/account", p).await;
+    assert!(!page.body.contains("/connectors/wc/unbind"));
+    assert_eq!(
+        env.show("zhou.yi")["bindings"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // The automatic binding cannot be removed through the route either.
+    let csrf = page.csrf().expect("csrf");
+    b2.post("/connectors/dt/unbind", &[("csrf", &csrf)]).await;
+    assert_eq!(env.show("zhou.yi")["bindings"][0]["kind"], "auto");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -459,8 +459,20 @@ async fn a_defective_provider_is_refused_and_a_quirky_one_tolerated() {
             p.text(),
             f.log_about(case)
         );
-        let (path, me) = b.follow(&format!("/connectors/{case}/callback"), p).await;
-        assert_eq!(path_only(&path), "/account", "{case}: {}", me.summary());
+        // The provider gives no account name: the new account chooses one first.
+        let (path, naming) = b.follow(&format!("/connectors/{case}/callback"), p).await;
+        assert_eq!(
+            path_only(&path),
+            "/login/name",
+            "{case}: {}",
+            naming.summary()
+        );
+        let csrf = naming.csrf().expect("the naming form has a csrf field");
+        let named = b
+            .post("/login/name", &[("csrf", &csrf), ("account_name", case)])
+            .await;
+        assert_eq!(named.status, 303, "{case}: naming: {}", named.summary());
+        let me = b.account().await;
         assert!(
             me.text().contains(&format!("Fake User ({case})")),
             "{case}: My Account is not the provisioned account's: {}",
@@ -496,7 +508,13 @@ async fn a_defective_provider_is_refused_and_a_quirky_one_tolerated() {
             p.text(),
             f.log_about(case)
         );
-        assert!(b.logged_on().await, "{case} ({round} the rotation)");
+        // Logged on: My Account, or (the provider gives no account name) the naming step.
+        let me = b.get("/account").await;
+        assert!(
+            me.status == 200 || me.location.as_deref() == Some("/login/name"),
+            "{case} ({round} the rotation): {}",
+            me.summary()
+        );
     }
     let stats = f.stats(case).await;
     assert_eq!(stats["jwks"], json!(2), "{case}: JWKS fetches: {stats}");
