@@ -305,6 +305,7 @@ impl App {
                 activity: store::audit::for_account(c, account.id, 10)?,
                 factors: super::factors::factors_in(c, &settings, &self.delivery, account)?,
                 otp_enabled: settings.flag("mfa.otp"),
+                bindings: store::bindings::for_account(c, account.id)?,
             })
         })?)
     }
@@ -649,6 +650,7 @@ pub struct Overview {
     pub activity: Vec<crate::store::audit::Record>,
     pub factors: super::factors::Factors,
     pub otp_enabled: bool,
+    pub bindings: Vec<crate::store::bindings::Binding>,
 }
 
 /// Form input name for a custom field (prefixed so it never clashes with ours).

@@ -77,7 +77,7 @@ fn show(
         has_factor: o.factors.any(),
         recovery_left: o.factors.recovery_codes_left,
     };
-    let bindings = app.bindings_of(account.id)?;
+    let bindings = &o.bindings;
     let connectors: Vec<views::account::ConnectorRow> = app
         .usable_connectors()
         .into_iter()
@@ -111,7 +111,7 @@ fn show(
         None => None,
     };
     // The bind forms' redirect goes to the IdP: CSP `form-action` must allow it.
-    let form_origins = app.bind_origins(&bindings);
+    let form_origins = app.bind_origins(bindings);
     let page = views::account::account(
         &req.chrome(),
         &session.csrf_token,
