@@ -2287,3 +2287,30 @@ async fn pages_show_no_untranslated_keys_in_either_language() {
         b.submit("/logout", &[]).await;
     }
 }
+
+/// My Account is served from a rendered copy while nothing changed (see
+/// `web::page_cache`): a change made by another process must show at once.
+#[tokio::test]
+async fn my_account_shows_changes_made_from_the_cli_at_once() {
+    let env = Env::new();
+    env.add_user("kim", &["--display-name", "Kim Old"]);
+    let srv = env.serve();
+    let b = srv.browser();
+    b.must_login("kim", PASSWORD).await;
+    for _ in 0..3 {
+        let p = b.get("/account").await;
+        assert_eq!(p.status, 200);
+        assert!(p.body.contains("Kim Old") && !p.body.contains("Cost centre"));
+    }
+    env.add_field("cost_centre", "Cost centre", "text", &[]);
+    let p = b.get("/account").await;
+    assert!(
+        p.body.contains("Cost centre"),
+        "a field added by the CLI is shown at once"
+    );
+    // Another language is another page; the first one is still right afterwards.
+    let zh = srv.browser().accept_language("zh-CN");
+    zh.must_login("kim", PASSWORD).await;
+    assert!(zh.get("/account").await.body.contains("我的账户"));
+    assert!(b.get("/account").await.body.contains("My Account"));
+}

@@ -28,7 +28,7 @@ pub struct NewLogon {
 
 const SETUP_TOKEN_KEY: &str = "setup_token_sha256";
 /// Sessions are "seen" at most this often, so reads rarely write.
-const TOUCH_EVERY: i64 = 60;
+pub const TOUCH_EVERY: i64 = 60;
 
 fn throttle_key_for_name(identifier: &str) -> String {
     let mut k: String = identifier.trim().to_lowercase().chars().take(200).collect();

@@ -108,6 +108,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Only ever reads `PRAGMA data_version`: it never writes, so every commit (this
+    /// process's or another's, such as the CLI's) changes what it sees.
+    watcher: Mutex<Option<Connection>>,
 }
 
 /// A pooled connection; returns to the pool when dropped.
@@ -154,6 +157,7 @@ impl Store {
         let store = Store {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
+            watcher: Mutex::new(None),
         };
         // Open one connection now so a bad path fails at start, not at the first request.
         drop(store.conn()?);
@@ -205,6 +209,23 @@ impl Store {
             store: self,
             conn: Some(conn),
         })
+    }
+
+    /// A number that changes whenever anything is committed to the database, by any
+    /// connection of any process (SQLite's `PRAGMA data_version`, read on a connection
+    /// that never writes). Caches of what the database says check it.
+    pub fn data_version(&self) -> Result<i64> {
+        let mut watcher = self.watcher.lock().map_err(|_| StoreError::Open {
+            path: self.path.clone(),
+            detail: "the version watcher's lock is poisoned".into(),
+        })?;
+        if watcher.is_none() {
+            *watcher = Some(self.connect()?);
+        }
+        let conn = watcher.as_ref().expect("just opened");
+        Ok(conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?)
     }
 
     /// Runs `f` in one read transaction: a consistent snapshot, and the file locks are

@@ -3,6 +3,7 @@
 //! and turns errors into friendly pages. Security headers are set in `response`.
 
 pub mod handlers;
+pub mod page_cache;
 pub mod request;
 pub mod response;
 pub mod views;
@@ -74,6 +75,7 @@ pub async fn serve(mut app: App) -> Result<(), Error> {
         .and(warp::body::bytes());
     let body = with_body.or(warp::any().map(bytes::Bytes::new)).unify();
     let state = app.clone();
+    let pages = Arc::new(page_cache::PageCache::default());
     let routes = warp::method()
         .and(warp::path::full())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
@@ -88,6 +90,7 @@ pub async fn serve(mut app: App) -> Result<(), Error> {
                   remote: Option<std::net::SocketAddr>,
                   body: bytes::Bytes| {
                 let app = state.clone();
+                let pages = pages.clone();
                 async move {
                     let started = Instant::now();
                     let too_big = method == Method::POST
@@ -107,7 +110,7 @@ pub async fn serve(mut app: App) -> Result<(), Error> {
                     let resp = if too_big {
                         Resp::text(StatusCode::PAYLOAD_TOO_LARGE, "request too large")
                     } else {
-                        match dispatch(&app, &mut req).await {
+                        match dispatch(&app, &pages, &mut req).await {
                             Ok(r) => r,
                             Err(e) => handlers::error_page(&req, e),
                         }
@@ -172,7 +175,11 @@ fn route_label(path: &str) -> String {
     out
 }
 
-async fn dispatch(app: &Arc<App>, req: &mut Request) -> Result<Resp, Error> {
+async fn dispatch(
+    app: &Arc<App>,
+    pages: &page_cache::PageCache,
+    req: &mut Request,
+) -> Result<Resp, Error> {
     // Cheap routes first: no session, no database.
     match req.path.as_str() {
         "/healthz" => return Ok(Resp::text(StatusCode::OK, "ok")),
@@ -184,9 +191,49 @@ async fn dispatch(app: &Arc<App>, req: &mut Request) -> Result<Resp, Error> {
         }
         _ => {}
     }
+    // My Account as rendered before, while nothing changed since (see `page_cache`).
+    let cached = match req.cookie(SESSION_COOKIE) {
+        Some(token)
+            if req.method == Method::GET && req.path == "/account" && req.raw_query.is_empty() =>
+        {
+            let key = page_cache::Key::new(
+                token,
+                req.locale,
+                handlers::account::in_app_browser(&req.client.user_agent),
+            );
+            let version = app.store.data_version()?;
+            if let Some(page) = pages.get(&key, version, crate::app::now()) {
+                return Ok(page);
+            }
+            Some((key, version))
+        }
+        _ => None,
+    };
     if let Some(token) = req.cookie(SESSION_COOKIE) {
         req.session = app.resolve_session(token)?;
     }
+    let resp = route(app, req).await?;
+    if let Some((key, version)) = cached
+        && let Some((s, a)) = &req.session
+        && s.stage == crate::store::sessions::Stage::Active
+        && a.account_name.is_some()
+    {
+        let limits = app.settings()?.session_limits();
+        let t = crate::app::now();
+        // Fresh until a session limit could change the page or the session: the next
+        // last-seen update, the absolute timeout, the end of the reauthentication window.
+        let mut until = (s.last_seen_at + crate::app::logon::TOUCH_EVERY.min(limits.idle_seconds))
+            .min(s.created_at + limits.absolute_seconds)
+            .min(t + page_cache::MAX_AGE);
+        if t - s.authenticated_at <= limits.reauth_seconds {
+            until = until.min(s.authenticated_at + limits.reauth_seconds + 1);
+        }
+        pages.put(key, version, until, &resp);
+    }
+    Ok(resp)
+}
+
+async fn route(app: &Arc<App>, req: &mut Request) -> Result<Resp, Error> {
     let method = if req.method == Method::HEAD {
         Method::GET
     } else {

@@ -235,7 +235,7 @@ async fn change_password(
 
 /// The translation key of the app whose built-in browser this is, for the apps whose
 /// browsers break logons (no password managers, no security keys, cookies that vanish).
-fn in_app_browser(user_agent: &str) -> Option<&'static str> {
+pub fn in_app_browser(user_agent: &str) -> Option<&'static str> {
     let ua = user_agent.to_ascii_lowercase();
     if ua.contains("dingtalk") {
         Some("inapp.dingtalk")
