@@ -15,8 +15,11 @@ use crate::i18n::Locale;
 
 /// Entries kept at most (each a rendered page of a few KB).
 const MAX_ENTRIES: usize = 1024;
-/// No entry is served longer than this after it was rendered.
-pub const MAX_AGE: i64 = 300;
+/// No entry is served longer than this after it was rendered: a render may use settings
+/// and connector instances cached for up to 2 s (`App::settings`), so a copy must not
+/// outlive them by much, even when the change that made them stale is a commit the copy
+/// was already tagged with.
+pub const MAX_AGE: i64 = 2;
 
 /// Whose page, in which language, for which kind of browser.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
