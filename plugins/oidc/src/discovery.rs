@@ -1,7 +1,7 @@
 //! Provider metadata (`/.well-known/openid-configuration`) and the JWKS,
 //! both cached in the host for an hour.
 
-use latchkey_connector_sdk::{ConnectorError, Result, cache, http, log};
+use latchkey_connector_sdk::{ConnectorError, Result, Settings, cache, http, log};
 use serde::{Deserialize, Serialize};
 
 use crate::jose::{self, Jwk};
@@ -24,6 +24,26 @@ pub struct Metadata {
     pub code_challenge_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: Option<bool>,
+}
+
+/// The metadata for `issuer` with the endpoints the admin named in the settings
+/// (for providers whose endpoints are on other hosts) in place of discovery's.
+pub fn metadata_for(issuer: &str, settings: &Settings) -> Result<Metadata> {
+    let mut m = metadata(issuer)?;
+    let named = |key: &str| settings.get(key).map(|v| v.trim().to_string());
+    if let Some(v) = named("authorization_endpoint") {
+        m.authorization_endpoint = v;
+    }
+    if let Some(v) = named("token_endpoint") {
+        m.token_endpoint = v;
+    }
+    if let Some(v) = named("userinfo_endpoint") {
+        m.userinfo_endpoint = Some(v);
+    }
+    if let Some(v) = named("jwks_uri") {
+        m.jwks_uri = v;
+    }
+    Ok(m)
 }
 
 /// The metadata for `issuer`, from the cache or fetched and checked: its

@@ -54,6 +54,25 @@ impl Connector for Oidc {
                 )
                 .with_default("false"),
             )
+            // Providers whose endpoints live on other hosts than the issuer (Google's
+            // token, userinfo and JWKS endpoints do): naming them here puts their hosts
+            // on the outbound allowlist, and they replace what discovery says.
+            .setting(Setting::url(
+                "authorization_endpoint",
+                "Authorization endpoint (optional: only if on another host than the issuer)",
+            ))
+            .setting(Setting::url(
+                "token_endpoint",
+                "Token endpoint (optional: only if on another host than the issuer)",
+            ))
+            .setting(Setting::url(
+                "userinfo_endpoint",
+                "Userinfo endpoint (optional: only if on another host than the issuer)",
+            ))
+            .setting(Setting::url(
+                "jwks_uri",
+                "JWKS URI (optional: only if on another host than the issuer)",
+            ))
     }
 
     fn validate_settings(settings: &Settings) -> std::result::Result<(), Vec<SettingError>> {
@@ -90,7 +109,7 @@ impl Connector for Oidc {
     fn begin(settings: &Settings, request: &BeginRequest) -> Result<String> {
         let issuer = issuer(settings)?;
         let client_id = settings.required("client_id")?;
-        let metadata = discovery::metadata(issuer)?;
+        let metadata = discovery::metadata_for(issuer, settings)?;
         let mut url = url::Url::parse(&metadata.authorization_endpoint).map_err(|e| {
             ConnectorError::invalid_response("The identity provider's sign-in address is invalid.")
                 .with_detail(e.to_string())
@@ -112,7 +131,7 @@ impl Connector for Oidc {
         let client_id = settings.required("client_id")?;
         let client_secret = settings.required("client_secret")?;
         check_callback_error(request)?;
-        let metadata = discovery::metadata(issuer)?;
+        let metadata = discovery::metadata_for(issuer, settings)?;
 
         // RFC 9207 mix-up defence: the callback's iss must name our issuer.
         match request.param("iss") {

@@ -266,6 +266,42 @@ fn begin_sends_the_browser_to_the_authorization_endpoint() {
 }
 
 #[test]
+fn endpoints_named_in_the_settings_replace_discovery_s() {
+    // Like Google: the token, userinfo and JWKS endpoints are on other hosts.
+    const TOKEN_ELSEWHERE: &str = "https://tokens.op-apis.test/token";
+    const USERINFO_ELSEWHERE: &str = "https://userinfo.op-apis.test/me";
+    const JWKS_ELSEWHERE: &str = "https://keys.op-apis.test/jwks";
+    let mut h = op();
+    h.set("token_endpoint", TOKEN_ELSEWHERE);
+    h.set("userinfo_endpoint", USERINFO_ELSEWHERE);
+    h.set("jwks_uri", JWKS_ELSEWHERE);
+    h.host
+        .on("GET", JWKS_ELSEWHERE)
+        .json(&json!({"keys": [jwk(Key::Rsa, Some("rsa-1"))]}));
+    h.host
+        .on("GET", USERINFO_ELSEWHERE)
+        .json(&json!({"sub": "alice", "name": "Alice"}));
+    h.host.on("POST", TOKEN_ELSEWHERE).json(&json!({
+        "access_token": ACCESS_TOKEN, "token_type": "Bearer",
+        "id_token": sign("RS256", Some("rsa-1"), Key::Rsa, &claims()),
+    }));
+    let identity = login(&h).expect("logon through the named endpoints");
+    assert_eq!(identity.subject, "https://op.test#alice");
+    assert!(
+        h.host.requests_to("POST", TOKEN_URI).is_empty(),
+        "discovery's token endpoint was used"
+    );
+    assert_eq!(h.host.requests_to("GET", JWKS_ELSEWHERE).len(), 1);
+    // The authorization endpoint too; a malformed one is refused by validation.
+    h.set("authorization_endpoint", "https://login.op-apis.test/auth");
+    let url = h.begin(&testing::begin_request()).unwrap();
+    assert!(url.starts_with("https://login.op-apis.test/auth?"), "{url}");
+    h.set("jwks_uri", "not a url");
+    let errors = h.validate().expect_err("a malformed endpoint is refused");
+    assert!(errors.iter().any(|e| e.key == "jwks_uri"), "{errors:?}");
+}
+
+#[test]
 fn scopes_always_include_openid() {
     let mut h = op();
     h.set("scopes", "email  profile");
