@@ -5,6 +5,8 @@
 //! it becomes a component implementing `latchkey:connector@0.1.0`; built
 //! natively it is plain Rust whose host calls (HTTP, log, cache, clock) go to
 //! the fake host in [`testing`], so its logic is unit-tested with `cargo test`.
+//! A connector that holds an app token of its own (client-credentials style)
+//! can keep it with [`app_token`].
 //!
 //! A sketch (see `examples/oauth2-example` for a complete connector):
 //!
@@ -41,6 +43,7 @@
 // Lets the WIT bindings name this crate by its public path from inside it too.
 extern crate self as latchkey_connector_sdk;
 
+pub mod app_token;
 pub mod cache;
 pub mod clock;
 mod error;
