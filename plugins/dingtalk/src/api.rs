@@ -9,38 +9,17 @@
 //! (a string or a number both do for an id), so a surprising answer is an
 //! error or an absent field, never a trap.
 
-use latchkey_connector_sdk::{ConnectorError, Result, Settings, Url, cache, http, log};
+use latchkey_connector_sdk::app_token::{AppToken, FreshToken};
+use latchkey_connector_sdk::{ConnectorError, Result, Settings, Url, http};
 use serde_json::{Value, json};
 
-/// Refresh the app token this long before DingTalk says it expires.
-const TOKEN_MARGIN_SECS: u64 = 300;
-/// Never cache a token for less than this (unless DingTalk says it lives less).
-const TOKEN_MIN_TTL_SECS: u64 = 60;
+/// How long an app token is cached (the SDK's rule), under its old name.
+#[cfg(test)]
+pub(crate) use latchkey_connector_sdk::app_token::ttl_for as token_ttl;
+pub(crate) use latchkey_connector_sdk::app_token::{CallResult, Failure};
+
 /// A token longer than this is not cached (DingTalk's are ~32 characters).
 const TOKEN_MAX_LEN: usize = 2048;
-
-/// Why a call failed: the app token was refused (worth one refresh and one
-/// retry), or anything else (final).
-pub(crate) enum Failure {
-    StaleToken(ConnectorError),
-    Fatal(ConnectorError),
-}
-
-impl From<ConnectorError> for Failure {
-    fn from(e: ConnectorError) -> Self {
-        Failure::Fatal(e)
-    }
-}
-
-impl Failure {
-    pub(crate) fn into_error(self) -> ConnectorError {
-        match self {
-            Failure::StaleToken(e) | Failure::Fatal(e) => e,
-        }
-    }
-}
-
-pub(crate) type CallResult<T> = std::result::Result<T, Failure>;
 
 /// `{setting key}` + `path`, e.g. `https://api.dingtalk.com` + `/v1.0/…`,
 /// keeping a base path (`http://127.0.0.1:9/dingtalk` in a lab).
@@ -229,19 +208,9 @@ fn token_key(settings: &Settings) -> Result<String> {
     Ok(format!("app-token:{}", settings.required("client_id")?))
 }
 
-/// How long to cache a token DingTalk says lives `expire_in` seconds.
-pub(crate) fn token_ttl(expire_in: u64) -> u32 {
-    let ttl = expire_in
-        .saturating_sub(TOKEN_MARGIN_SECS)
-        .max(TOKEN_MIN_TTL_SECS)
-        .min(expire_in)
-        .min(24 * 3600);
-    u32::try_from(ttl).unwrap_or(0)
-}
-
-/// Fetches a fresh app token (`POST {api_base}/v1.0/oauth2/accessToken`) and
-/// caches it.
-fn fetch_app_token(settings: &Settings) -> Result<String> {
+/// Fetches a fresh app token (`POST {api_base}/v1.0/oauth2/accessToken`);
+/// the SDK caches it.
+fn fetch_app_token(settings: &Settings) -> Result<FreshToken> {
     let url = endpoint(settings, "api_base", "/v1.0/oauth2/accessToken")?;
     let response = http::post(url.as_str())
         .accept_json()
@@ -269,45 +238,25 @@ fn fetch_app_token(settings: &Settings) -> Result<String> {
                 response.status
             ))
     })?;
-    let expire_in = integer(&answer, "expireIn")
+    let expires_in_secs = integer(&answer, "expireIn")
         .unwrap_or(0)
         .max(0)
         .unsigned_abs();
-    let ttl = token_ttl(expire_in);
-    if ttl > 0 && token.len() <= TOKEN_MAX_LEN {
-        cache::set(&token_key(settings)?, token.as_bytes(), ttl);
-    }
-    Ok(token)
+    Ok(FreshToken {
+        token,
+        expires_in_secs,
+    })
 }
 
-/// The cached app token, or a fresh one.
-fn app_token(settings: &Settings) -> Result<String> {
-    let cached = cache::get(&token_key(settings)?).and_then(|bytes| String::from_utf8(bytes).ok());
-    match cached {
-        Some(token) if !token.is_empty() => Ok(token),
-        _ => fetch_app_token(settings),
-    }
-}
-
-/// Runs `call` with the app token. When DingTalk says the token is invalid,
-/// drops it, fetches a fresh one and runs `call` once more; a second failure
-/// is final.
+/// Runs `call` with the app token (cached, or fetched and cached). When
+/// DingTalk says the token is invalid, drops it, fetches a fresh one and runs
+/// `call` once more; a second failure is final (the SDK's
+/// [`AppToken::with_token`]).
 pub(crate) fn with_app_token<T>(
     settings: &Settings,
-    mut call: impl FnMut(&str) -> CallResult<T>,
+    call: impl FnMut(&str) -> CallResult<T>,
 ) -> Result<T> {
-    let token = app_token(settings)?;
-    match call(&token) {
-        Ok(value) => Ok(value),
-        Err(Failure::Fatal(e)) => Err(e),
-        Err(Failure::StaleToken(e)) => {
-            log::warn(format!(
-                "app token refused, fetching a new one and retrying once ({})",
-                e.detail
-            ));
-            cache::remove(&token_key(settings)?);
-            let token = fetch_app_token(settings)?;
-            call(&token).map_err(Failure::into_error)
-        }
-    }
+    AppToken::new(token_key(settings)?)
+        .max_len(TOKEN_MAX_LEN)
+        .with_token(|| fetch_app_token(settings), call)
 }
