@@ -8,42 +8,20 @@
 
 use std::cell::Cell;
 
-use latchkey_connector_sdk::{ConnectorError, ErrorKind, Result, Settings, Url, cache, http, log};
+use latchkey_connector_sdk::app_token::{AppToken, CallResult, Failure, FreshToken};
+use latchkey_connector_sdk::{ConnectorError, ErrorKind, Result, Settings, Url, http};
 use serde_json::Value;
 
-/// Refresh the app token this long before WeCom says it expires.
-const TOKEN_MARGIN_SECS: u64 = 300;
-/// Never cache a token for less than this (unless WeCom says it lives less).
-const TOKEN_MIN_TTL_SECS: u64 = 60;
+/// How long an app token is cached (the SDK's rule), under its old name.
+#[cfg(test)]
+pub(crate) use latchkey_connector_sdk::app_token::ttl_for as token_ttl;
+
 /// WeCom tokens are at most 512 bytes; anything longer is not cached.
 const TOKEN_MAX_LEN: usize = 1024;
 
 /// The most requests one `with_app_token` can cost: a token fetch, the call,
 /// a second token fetch and the retry.
 pub(crate) const WORST_CALL_COST: u32 = 4;
-
-/// Why a call failed: the app token was refused (worth one refresh and one
-/// retry), or anything else (final).
-pub(crate) enum Failure {
-    StaleToken(ConnectorError),
-    Fatal(ConnectorError),
-}
-
-impl From<ConnectorError> for Failure {
-    fn from(e: ConnectorError) -> Self {
-        Failure::Fatal(e)
-    }
-}
-
-impl Failure {
-    fn into_error(self) -> ConnectorError {
-        match self {
-            Failure::StaleToken(e) | Failure::Fatal(e) => e,
-        }
-    }
-}
-
-type CallResult<T> = std::result::Result<T, Failure>;
 
 /// A string field, or a number written as a string; `None` when absent,
 /// empty or of another type.
@@ -62,16 +40,6 @@ fn integer(value: &Value, key: &str) -> Option<i64> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
-}
-
-/// How long to cache a token WeCom says lives `expires_in` seconds.
-pub(crate) fn token_ttl(expires_in: u64) -> u32 {
-    let ttl = expires_in
-        .saturating_sub(TOKEN_MARGIN_SECS)
-        .max(TOKEN_MIN_TTL_SECS)
-        .min(expires_in)
-        .min(24 * 3600);
-    u32::try_from(ttl).unwrap_or(0)
 }
 
 const CREDENTIALS: &str = "WeCom refused the app credentials: an administrator must check the corp ID (corp_id) and the app secret (secret).";
@@ -182,8 +150,8 @@ impl<'a> Client<'a> {
         ))
     }
 
-    /// `GET {api_base}/cgi-bin/gettoken?corpid=…&corpsecret=…`, cached.
-    fn fetch_app_token(&self) -> Result<String> {
+    /// `GET {api_base}/cgi-bin/gettoken?corpid=…&corpsecret=…`; the SDK caches it.
+    fn fetch_app_token(&self) -> Result<FreshToken> {
         let request = http::get(self.endpoint("/cgi-bin/gettoken")?.as_str()).query([
             ("corpid", self.settings.required("corp_id")?),
             ("corpsecret", self.settings.required("secret")?),
@@ -197,43 +165,24 @@ impl<'a> Client<'a> {
             ConnectorError::invalid_response("WeCom did not return an app access token.")
                 .with_detail("GET /cgi-bin/gettoken: no access_token")
         })?;
-        let expires_in = integer(&answer, "expires_in")
+        let expires_in_secs = integer(&answer, "expires_in")
             .unwrap_or(0)
             .max(0)
             .unsigned_abs();
-        let ttl = token_ttl(expires_in);
-        if ttl > 0 && token.len() <= TOKEN_MAX_LEN {
-            cache::set(&self.token_key()?, token.as_bytes(), ttl);
-        }
-        Ok(token)
-    }
-
-    fn app_token(&self) -> Result<String> {
-        let cached = cache::get(&self.token_key()?).and_then(|bytes| String::from_utf8(bytes).ok());
-        match cached {
-            Some(token) if !token.is_empty() => Ok(token),
-            _ => self.fetch_app_token(),
-        }
+        Ok(FreshToken {
+            token,
+            expires_in_secs,
+        })
     }
 
     /// Sends the request `build` makes with the app token. When WeCom says
     /// the token is invalid or expired (40014, 42001), drops it, fetches a
-    /// fresh one and sends once more; a second failure is final.
+    /// fresh one and sends once more; a second failure is final (the SDK's
+    /// [`AppToken::with_token`]).
     fn with_app_token(&self, build: impl Fn(&str) -> Result<http::Request>) -> Result<Value> {
-        let token = self.app_token()?;
-        match self.call(build(&token)?) {
-            Ok(value) => Ok(value),
-            Err(Failure::Fatal(e)) => Err(e),
-            Err(Failure::StaleToken(e)) => {
-                log::warn(format!(
-                    "app token refused, fetching a new one and retrying once ({})",
-                    e.detail
-                ));
-                cache::remove(&self.token_key()?);
-                let token = self.fetch_app_token()?;
-                self.call(build(&token)?).map_err(Failure::into_error)
-            }
-        }
+        AppToken::new(self.token_key()?)
+            .max_len(TOKEN_MAX_LEN)
+            .with_token(|| self.fetch_app_token(), |token| self.call(build(token)?))
     }
 
     /// `GET {api_base}{path}?access_token=…&{query}`.
