@@ -311,7 +311,7 @@ mod tests {
             .run(|| {
                 AppToken::new(KEY).with_token(counting_fetch(&fetches), |_| -> CallResult<()> {
                     calls.set(calls.get() + 1);
-                    Err(ConnectorError::config("no")).map_err(Failure::from)
+                    Err(ConnectorError::config("no"))?
                 })
             })
             .unwrap_err();
