@@ -1,5 +1,5 @@
 // A real SMTP server for the browser tests: aiosmtpd (pip install aiosmtpd) run by
-// `python3 -c` on a free 127.0.0.1 port. Every message is decoded with Python's email
+// `python3 tests/smtp_sink.py` on a free 127.0.0.1 port. Every message is decoded with Python's email
 // package (transfer encoding and charset undone) and appended as one JSON line to a file.
 // The server stops when its standard input closes, so it never outlives this process.
 
@@ -7,39 +7,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const SCRIPT = String.raw`
-import sys, json, email, email.policy
-from aiosmtpd.controller import Controller
-
-out_path, port = sys.argv[1], int(sys.argv[2])
-
-class Handler:
-    async def handle_DATA(self, server, session, envelope):
-        raw = envelope.original_content or envelope.content
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8")
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        part = msg.get_body(preferencelist=("plain",)) if msg.is_multipart() else msg
-        body = part.get_content() if part is not None else ""
-        record = {
-            "mail_from": envelope.mail_from,
-            "rcpt_tos": list(envelope.rcpt_tos),
-            "from": str(msg.get("From", "")),
-            "to": str(msg.get("To", "")),
-            "subject": str(msg.get("Subject", "")),
-            "body": body,
-        }
-        with open(out_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-        return "250 Message accepted for delivery"
-
-controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-controller.start()
-print("ready", flush=True)
-sys.stdin.read()
-controller.stop()
-`;
+// The script is shared with the Rust tests.
+const SCRIPT = fileURLToPath(new URL('../smtp_sink.py', import.meta.url));
 
 /** A port that was free a moment ago (aiosmtpd cannot listen on port 0 and report it). */
 function freePort() {
@@ -56,7 +27,7 @@ function freePort() {
 function startOnce(dir, port) {
   return new Promise((resolve, reject) => {
     const file = path.join(dir, `mail-${port}.jsonl`);
-    const child = spawn('python3', ['-c', SCRIPT, file, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('python3', [SCRIPT, file, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let log = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

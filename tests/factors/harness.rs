@@ -22,43 +22,12 @@ use crate::support::{Browser, Env, Page, unescape};
 /// How long a test waits for a message to arrive before it fails.
 const DELIVERY_WAIT: Duration = Duration::from_secs(20);
 
-/// The SMTP server: aiosmtpd's `Controller` with a handler that writes every message,
-/// decoded by Python's `email` package, as a JSON line to `argv[1]`. It stops when its
-/// standard input closes (so it never outlives the test process).
-const SMTP_SCRIPT: &str = r#"
-import sys, json, email, email.policy
-from aiosmtpd.controller import Controller
-
-out_path, port = sys.argv[1], int(sys.argv[2])
-
-class Handler:
-    async def handle_DATA(self, server, session, envelope):
-        raw = envelope.original_content or envelope.content
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8")
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        part = msg.get_body(preferencelist=("plain",)) if msg.is_multipart() else msg
-        body = part.get_content() if part is not None else ""
-        record = {
-            "mail_from": envelope.mail_from,
-            "rcpt_tos": list(envelope.rcpt_tos),
-            "from": str(msg.get("From", "")),
-            "to": str(msg.get("To", "")),
-            "subject": str(msg.get("Subject", "")),
-            "transfer_encoding": str(msg.get("Content-Transfer-Encoding", "")),
-            "body": body,
-            "raw": raw.decode("utf-8", "replace"),
-        }
-        with open(out_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-        return "250 Message accepted for delivery"
-
-controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-controller.start()
-print("ready", flush=True)
-sys.stdin.read()
-controller.stop()
-"#;
+/// The SMTP server shared with the browser tests (`tests/smtp_sink.py`): aiosmtpd
+/// writing every message, decoded by Python's `email` package, as a JSON line to
+/// `argv[1]`. It stops when its standard input closes.
+fn smtp_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py")
+}
 
 /// A port that was free a moment ago (aiosmtpd cannot listen on port 0 and report it).
 fn free_port() -> u16 {
@@ -102,8 +71,7 @@ impl Smtp {
             let file = dir.join(format!("mail-{port}.jsonl"));
             let log = dir.join(format!("smtp-{port}.log"));
             let mut child = Command::new("python3")
-                .arg("-c")
-                .arg(SMTP_SCRIPT)
+                .arg(smtp_script())
                 .arg(&file)
                 .arg(port.to_string())
                 .stdin(Stdio::piped())

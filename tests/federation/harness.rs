@@ -15,10 +15,9 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use regex::Regex;
-use reqwest::cookie::{CookieStore, Jar};
-use reqwest::redirect::Policy;
+use reqwest::cookie::Jar;
 
-use crate::support::{Env, PASSWORD, Page, unescape};
+use crate::support::{Env, PASSWORD, Page, browser_client, jar_cookie, unescape};
 
 /// The OP's client credentials, as `[connectors.settings]` repeats them.
 pub const CLIENT_ID: &str = "latchkey";
@@ -358,11 +357,6 @@ fn tail(s: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-#[allow(deprecated)] // ring lacks post-quantum key exchange; irrelevant on loopback HTTP.
-fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// A browser: one cookie jar for the portal and the OP (both on 127.0.0.1, so, as in a
 /// real browser, cookies do not tell the ports apart), no redirects followed.
 pub struct Agent {
@@ -374,15 +368,7 @@ pub struct Agent {
 
 impl Agent {
     pub fn new(base: &str) -> Agent {
-        install_tls_provider();
-        let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(Policy::none())
-            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0 latchkey-federation-test")
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("http client");
+        let (client, jar) = browser_client("latchkey-federation-test");
         Agent {
             client,
             jar,
@@ -400,25 +386,9 @@ impl Agent {
         }
     }
 
-    async fn read(resp: reqwest::Response) -> Page {
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let location = headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
-        let body = resp.text().await.expect("response body");
-        Page {
-            status,
-            location,
-            headers,
-            body,
-        }
-    }
-
     pub async fn get(&self, target: &str) -> Page {
         let url = self.absolute(target);
-        Self::read(
+        Page::read(
             self.client
                 .get(&url)
                 .send()
@@ -433,7 +403,7 @@ impl Agent {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        Self::read(
+        Page::read(
             self.client
                 .post(&url)
                 .header("content-type", "application/x-www-form-urlencoded")
@@ -459,12 +429,7 @@ impl Agent {
 
     /// The value of a cookie the browser holds for the portal.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        let header = self.jar.cookies(&self.base_url)?;
-        let text = header.to_str().ok()?.to_string();
-        text.split(';').find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == name && !v.is_empty()).then(|| v.to_string())
-        })
+        jar_cookie(&self.jar, &self.base_url, name)
     }
 
     /// Whether the browser reaches My Account (else it is sent to the logon page).

@@ -307,6 +307,33 @@ fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// A test browser's HTTP client: its own cookie jar, no redirects followed, `agent` as
+/// the User-Agent's last word.
+pub fn browser_client(agent: &str) -> (reqwest::Client, Arc<Jar>) {
+    install_tls_provider();
+    let jar = Arc::new(Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(Policy::none())
+        .user_agent(format!(
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0 {agent}"
+        ))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("http client");
+    (client, jar)
+}
+
+/// The value of cookie `name` that `jar` would send to `url`.
+pub fn jar_cookie(jar: &Jar, url: &url::Url, name: &str) -> Option<String> {
+    let header = jar.cookies(url)?;
+    let text = header.to_str().ok()?.to_string();
+    text.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k == name && !v.is_empty()).then(|| v.to_string())
+    })
+}
+
 /// One HTTP answer, read whole.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -327,15 +354,7 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(server: &Server) -> Browser {
-        install_tls_provider();
-        let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(Policy::none())
-            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0 latchkey-integration-test")
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("http client");
+        let (client, jar) = browser_client("latchkey-integration-test");
         Browser {
             client,
             jar,
@@ -351,22 +370,6 @@ impl Browser {
         self
     }
 
-    async fn read(resp: reqwest::Response) -> Page {
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let location = headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
-        let body = resp.text().await.expect("response body");
-        Page {
-            status,
-            location,
-            headers,
-            body,
-        }
-    }
-
     fn with_lang(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.accept_language {
             Some(l) => rb.header("accept-language", l),
@@ -376,7 +379,7 @@ impl Browser {
 
     pub async fn get(&self, path: &str) -> Page {
         let rb = self.with_lang(self.client.get(format!("{}{path}", self.base)));
-        Self::read(
+        Page::read(
             rb.send()
                 .await
                 .unwrap_or_else(|e| panic!("GET {path}: {e}")),
@@ -389,7 +392,7 @@ impl Browser {
         for (k, v) in headers {
             rb = rb.header(*k, *v);
         }
-        Self::read(
+        Page::read(
             rb.send()
                 .await
                 .unwrap_or_else(|e| panic!("GET {path}: {e}")),
@@ -406,7 +409,7 @@ impl Browser {
             .with_lang(self.client.post(format!("{}{path}", self.base)))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body);
-        Self::read(
+        Page::read(
             rb.send()
                 .await
                 .unwrap_or_else(|e| panic!("POST {path}: {e}")),
@@ -492,12 +495,7 @@ impl Browser {
 
     /// The value of a cookie the browser holds for the portal.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        let header = self.jar.cookies(&self.base_url)?;
-        let text = header.to_str().ok()?.to_string();
-        text.split(';').find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == name && !v.is_empty()).then(|| v.to_string())
-        })
+        jar_cookie(&self.jar, &self.base_url, name)
     }
 
     /// Puts a cookie in the jar, as a browser that was given it would hold it.
@@ -547,6 +545,23 @@ fn has_flag(tag: &str, name: &str) -> bool {
 }
 
 impl Page {
+    /// One answer, read whole.
+    pub async fn read(resp: reqwest::Response) -> Page {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let body = resp.text().await.expect("response body");
+        Page {
+            status,
+            location,
+            headers,
+            body,
+        }
+    }
+
     /// Status, location and the visible error messages, for assertion messages.
     pub fn summary(&self) -> String {
         format!(
