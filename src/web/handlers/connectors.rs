@@ -6,8 +6,9 @@ use super::auth::session_cookie;
 use super::require_user;
 use crate::app::App;
 use crate::app::federation::{Outcome, Purpose};
+use crate::domain::account::Account;
 use crate::error::Error;
-use crate::store::sessions::Stage;
+use crate::store::sessions::{Session, Stage};
 use crate::web::request::{FLOW_COOKIE, Request};
 use crate::web::response::{Resp, cookie, expired_cookie};
 use crate::web::views;
@@ -53,6 +54,31 @@ fn origin_of(url: &str) -> Option<String> {
     Some(u.origin().ascii_serialization())
 }
 
+/// A sensitive change goes ahead after a recent logon, or with the password again
+/// (a wrong or missing one is the one "confirm your password" message).
+async fn recent_or_password(
+    app: &App,
+    req: &Request,
+    session: &Session,
+    account: &Account,
+    what: &'static str,
+) -> Result<(), Error> {
+    if app.recently_authenticated(session)? {
+        return Ok(());
+    }
+    match app
+        .reauthenticate(session, account, req.form.get("password"))
+        .await
+    {
+        Err(Error::Form(_)) => Err(Error::form(
+            "connector",
+            "err.reauth_needed",
+            format!("confirm your password {what}"),
+        )),
+        other => other,
+    }
+}
+
 pub async fn route(
     app: &App,
     req: &Request,
@@ -74,22 +100,8 @@ pub async fn route(
                 Err(r) => return Ok(r),
             };
             // Binding is a sensitive change: a recent logon, or the password again.
-            if !app.recently_authenticated(&session)?
-                && let Err(e) = app
-                    .reauthenticate(&session, &account, req.form.get("password"))
-                    .await
-            {
-                return failure(
-                    req,
-                    match e {
-                        Error::Form(_) => Error::form(
-                            "connector",
-                            "err.reauth_needed",
-                            "confirm your password to bind",
-                        ),
-                        other => other,
-                    },
-                );
+            if let Err(e) = recent_or_password(app, req, &session, &account, "to bind").await {
+                return failure(req, e);
             }
             let token = crate::tokens::new_token();
             match app
@@ -137,20 +149,8 @@ pub async fn route(
                 Err(r) => return Ok(r),
             };
             // Unbinding is a sensitive change too.
-            if !app.recently_authenticated(&session)?
-                && let Err(e) = app
-                    .reauthenticate(&session, &account, req.form.get("password"))
-                    .await
-            {
-                return failure(
-                    req,
-                    match e {
-                        Error::Form(_) => {
-                            Error::form("connector", "err.reauth_needed", "confirm your password")
-                        }
-                        other => other,
-                    },
-                );
+            if let Err(e) = recent_or_password(app, req, &session, &account, "to unbind").await {
+                return failure(req, e);
             }
             match app.unbind(&req.actor(), &account, id) {
                 Ok(()) => Ok(Resp::redirect("/account?done=unbound")),

@@ -39,7 +39,7 @@ pub fn login(
                     h2 #fed-h { (l.t("login.other_ways")) }
                     ul.tiles {
                         @for (id, name) in connectors {
-                            li { a href=(format!("/connectors/{id}/login")) { (l.t("login.with")) " " (name) } }
+                            li { a href=(format!("/connectors/{id}/login")) { (l.tv("login.with", "name", name)) } }
                         }
                     }
                 }
