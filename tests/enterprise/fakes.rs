@@ -229,6 +229,8 @@ struct DtState {
     log: Vec<Seen>,
     /// Corp of the user access token answer.
     corp_id: String,
+    /// `user/list` entries come without `unionid` (only `user/get` has it).
+    lists_without_unionid: bool,
 }
 
 pub const DT_KEY: &str = "dingAppKey1";
@@ -252,6 +254,7 @@ impl DingTalk {
             serial: 0,
             log: Vec::new(),
             corp_id: "dingcorp1".into(),
+            lists_without_unionid: false,
         }));
         let s = state.clone();
         let server = serve(Arc::new(move |req| {
@@ -281,6 +284,11 @@ impl DingTalk {
 
     pub fn edit(&self, f: impl FnOnce(&mut Vec<DtUser>)) {
         f(&mut self.state.lock().unwrap().users)
+    }
+
+    /// From now on `user/list` leaves `unionid` out of its entries.
+    pub fn list_without_unionid(&self) {
+        self.state.lock().unwrap().lists_without_unionid = true;
     }
 
     /// Every app token issued so far stops working.
@@ -467,7 +475,13 @@ fn dingtalk(st: &mut DtState, req: &Seen) -> Answer {
                 .iter()
                 .skip(start)
                 .take(take)
-                .map(|u| dt_record(u))
+                .map(|u| {
+                    let mut record = dt_record(u);
+                    if st.lists_without_unionid {
+                        record.as_object_mut().map(|r| r.remove("unionid"));
+                    }
+                    record
+                })
                 .collect();
             let end = start + page.len();
             let more = end < all.len();

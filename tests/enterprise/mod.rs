@@ -196,6 +196,33 @@ fn dingtalk_import_walks_departments_is_idempotent_and_updates_names() {
 }
 
 #[test]
+fn dingtalk_import_looks_up_members_listed_without_unionid() {
+    let env = Env::new();
+    let dt = DingTalk::start(org(), DEPTS);
+    dt.list_without_unionid();
+    configure(
+        &env,
+        &[connector("dt", "dingtalk", "", &dt.settings_toml())],
+    );
+    let first = import(&env, "dt", &[]);
+    assert!(
+        first.contains("5 people: 5 created, 0 updated, 0 unchanged, 0 conflicts, 0 errors"),
+        "import: {first}"
+    );
+    assert_eq!(
+        env.show("zhang@corp.example.com")["bindings"],
+        serde_json::json!([{"connector": "dt", "subject": "zhangUnionId", "kind": "auto"}])
+    );
+    // Each member looked up once (Wang, in two departments, too).
+    assert_eq!(dt.requests("/topapi/v2/user/get").len(), 5);
+    let again = import(&env, "dt", &[]);
+    assert!(
+        again.contains("5 people: 0 created, 0 updated, 5 unchanged"),
+        "second import: {again}"
+    );
+}
+
+#[test]
 fn import_links_by_match_by_and_reports_conflicts_without_duplicates() {
     let env = Env::new();
     let dt = DingTalk::start(org(), DEPTS);

@@ -3,7 +3,8 @@
 //!
 //! The host caps every call (16 requests, 1 MiB per answer), so one call does
 //! a bounded amount of work: at most one `department/listsub` and one
-//! `user/list` page (plus an app-token fetch and one retry). The whole walk
+//! `user/list` page (plus an app-token fetch and one retry, and at most
+//! `MAX_LOOKUPS` `user/get` for members listed without unionid). The whole walk
 //! state travels in the opaque cursor (base64url of JSON), so a page may hold
 //! no identities while the walk goes on.
 
@@ -22,6 +23,8 @@ use crate::member_identity;
 const ROOT_DEPT: i64 = 1;
 /// `user/list` page size (DingTalk's maximum).
 const PAGE_SIZE: u32 = 100;
+/// `user/get` lookups per call, for members listed without unionid.
+const MAX_LOOKUPS: usize = 8;
 
 /// Where the walk stands between calls.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -134,18 +137,43 @@ pub(crate) fn page(settings: &Settings, cursor: Option<&str>) -> Result<Director
     };
     let mut identities = Vec::new();
     let mut skipped = Vec::new();
+    let mut lookups = 0;
+    let mut page_done = true;
     for record in list {
-        let union_id = text(record, "unionid");
-        let key = match (text(record, "userid"), &union_id) {
+        let listed_union = text(record, "unionid");
+        let key = match (text(record, "userid"), &listed_union) {
             (Some(userid), _) => userid,
             (None, Some(union_id)) => format!("unionid:{union_id}"),
             (None, None) => continue,
         };
-        if !walk.seen.insert(key.clone()) {
+        if walk.seen.contains(&key) {
             continue;
         }
-        match union_id {
-            Some(union_id) => identities.push(member_identity(&union_id, record, None)),
+        // A listing without unionid (DingTalk omits it for some apps): the
+        // member's own record has it. A few lookups per call keep the call
+        // inside the host's request cap; the rest wait for the same page to
+        // be listed again (members already returned are skipped then).
+        let record = match listed_union {
+            Some(_) => record.clone(),
+            None if lookups == MAX_LOOKUPS => {
+                page_done = false;
+                continue;
+            }
+            None => {
+                lookups += 1;
+                with_app_token(settings, |token| {
+                    oapi_post(
+                        settings,
+                        token,
+                        "/topapi/v2/user/get",
+                        &json!({ "userid": key }),
+                    )
+                })?
+            }
+        };
+        walk.seen.insert(key.clone());
+        match text(&record, "unionid") {
+            Some(union_id) => identities.push(member_identity(&union_id, &record, None)),
             None => skipped.push(key),
         }
     }
@@ -164,7 +192,10 @@ pub(crate) fn page(settings: &Settings, cursor: Option<&str>) -> Result<Director
     }
 
     let has_more = matches!(result.get("has_more"), Some(Value::Bool(true)));
-    if has_more {
+    if !page_done {
+        // List this page again next call, for the members not looked up yet.
+        walk.current = Some(dept);
+    } else if has_more {
         match integer(&result, "next_cursor") {
             Some(next) if next != dept.cursor => {
                 dept.cursor = next;

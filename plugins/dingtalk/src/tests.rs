@@ -675,6 +675,10 @@ fn directory_walks_departments_breadth_first_and_deduplicates() {
             }),
             Box::new(move |h| {
                 listsub(h, 3, &[]);
+                // Listed without unionid, and its own record has none either.
+                h.host.on("POST", USER_GET_URL).once().json(&json!({
+                    "errcode": 0, "result": user("nounion", None, "N")
+                }));
                 list(
                     h,
                     false,
@@ -737,6 +741,72 @@ fn directory_walks_departments_breadth_first_and_deduplicates() {
     assert!(h.host.logged("nounion"));
     // One app token for the whole walk.
     assert_eq!(h.host.requests_to("POST", APP_TOKEN_URL).len(), 1);
+}
+
+#[test]
+fn directory_looks_up_members_listed_without_unionid_a_few_per_call() {
+    let h = harness();
+    h.host
+        .on("POST", APP_TOKEN_URL)
+        .json(&json!({"accessToken": "app-at", "expireIn": 7200}));
+    listsub(&h, 1, &[]);
+    // Eleven members listed without unionid, one with; the same page each time.
+    let mut members: Vec<Value> = (0..11)
+        .map(|i| user(&format!("m{i}"), None, &format!("M{i}")))
+        .collect();
+    members.insert(3, user("w", Some("u-w"), "W"));
+    h.host.on("POST", USER_LIST_URL).json(&json!({
+        "errcode": 0, "result": {"has_more": false, "list": members}
+    }));
+    let lookups = |h: &Harness<DingTalk>, from: usize, to: usize| {
+        // The fake host answers the newest scripted answer first.
+        for i in (from..to).rev() {
+            h.host.on("POST", USER_GET_URL).once().json(&json!({
+                "errcode": 0, "result": user(&format!("m{i}"), Some(&format!("u-m{i}")), &format!("M{i}"))
+            }));
+        }
+    };
+    lookups(&h, 0, 8);
+    let first = h.directory_page(None).unwrap();
+    let subjects = |p: &latchkey_connector_sdk::DirectoryPage| {
+        p.identities
+            .iter()
+            .map(|i| i.subject.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        subjects(&first),
+        vec![
+            "u-m0", "u-m1", "u-m2", "u-w", "u-m3", "u-m4", "u-m5", "u-m6", "u-m7"
+        ]
+    );
+    assert!(h.host.requests().len() <= 16);
+    assert_eq!(h.host.requests_to("POST", USER_GET_URL).len(), 8);
+    let next = first.next_cursor.expect("the page is listed again");
+    lookups(&h, 8, 11);
+    let second = h.directory_page(Some(&next)).unwrap();
+    assert_eq!(subjects(&second), vec!["u-m8", "u-m9", "u-m10"]);
+    assert_eq!(second.next_cursor, None);
+    // The lookups asked for the right members, each once.
+    let asked: Vec<Value> = h
+        .host
+        .requests_to("POST", USER_GET_URL)
+        .iter()
+        .map(body)
+        .collect();
+    let expected: Vec<Value> = (0..11)
+        .map(|i| json!({"userid": format!("m{i}")}))
+        .collect();
+    assert_eq!(asked, expected);
+    // The same department page, listed twice at the same cursor.
+    assert_eq!(
+        h.host
+            .requests_to("POST", USER_LIST_URL)
+            .iter()
+            .map(body)
+            .collect::<Vec<_>>(),
+        vec![json!({"dept_id": 1, "cursor": 0, "size": 100}); 2]
+    );
 }
 
 #[test]
