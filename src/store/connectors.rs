@@ -122,7 +122,11 @@ pub fn update(conn: &Connection, i: &StoredInstance) -> Result<()> {
     Ok(())
 }
 
+/// Deletes the instance and its sign-ins in progress (a new instance that reuses the
+/// id must not complete them).
 pub fn delete(conn: &Connection, id: &str) -> Result<bool> {
+    conn.prepare_cached("DELETE FROM login_flows WHERE connector_id = ?1")?
+        .execute([id])?;
     Ok(conn
         .prepare_cached("DELETE FROM connector_instances WHERE id = ?1")?
         .execute([id])?

@@ -444,11 +444,30 @@ async fn the_console_checks_everything_before_saving_and_refuses_strangers() {
     let p = admin.submit("/admin/connectors/corp3/delete", &[]).await;
     assert_eq!(p.status, 400, "delete without confirming: {}", p.summary());
     assert_eq!(stored_instances(&env), 2);
+    // A sign-in in progress at corp3: deleting the instance ends it, so a new
+    // instance reusing the id cannot complete it.
+    let flows = |sql: &str| -> i64 {
+        let db = rusqlite::Connection::open(env.path().join("latchkey.db")).expect("open");
+        db.busy_timeout(std::time::Duration::from_secs(10))
+            .expect("busy timeout");
+        db.execute_batch(sql).expect("flows sql");
+        db.query_row(
+            "SELECT count(*) FROM login_flows WHERE connector_id = 'corp3'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count flows")
+    };
+    let pending = "INSERT INTO login_flows (state, browser_hash, connector_id, purpose, nonce, \
+                   pkce_verifier, redirect_uri, created_at, expires_at) VALUES ('s1', x'00', \
+                   'corp3', 'login', 'n', 'v', 'r', 0, 9999999999)";
+    assert_eq!(flows(pending), 1);
     let p = admin
         .submit("/admin/connectors/corp3/delete", &[("confirm", "true")])
         .await;
     p.assert_redirect("/admin/connectors?done=deleted", "delete corp3");
     assert_eq!(stored_instances(&env), 1);
+    assert_eq!(flows(""), 0, "the pending sign-in outlived its connector");
     // Configuration file instances are not the console's to change.
     assert_eq!(
         admin
