@@ -97,12 +97,34 @@ mod tests {
     #[test]
     fn every_key_is_translated() {
         let catalog = include_str!("../locales/app.yml");
-        let key_re = regex::Regex::new(
-            r#""((?:nav|footer|login|setup|account|password|policy|err|warn|flash|form|error|sessions|admin|field|settings|audit|factor|bind|contact|otp|recovery|reset|code|reauth|mail|sms|deliveries|federation|binding|connectors)\.[a-z0-9_]+)""#,
-        )
+        // The catalog's keys (top-level lines `key:`), each with both languages.
+        let entry_re = regex::Regex::new(r"(?m)^([a-z0-9_.\-]+):\n  en: .*\n  zh-CN: .*$").unwrap();
+        let head_re = regex::Regex::new(r"(?m)^([a-z0-9_.\-]+):$").unwrap();
+        let complete: std::collections::BTreeSet<&str> = entry_re
+            .captures_iter(catalog)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        let incomplete: Vec<&str> = head_re
+            .captures_iter(catalog)
+            .map(|c| c.get(1).unwrap().as_str())
+            .filter(|k| !complete.contains(k))
+            .collect();
+        assert!(
+            incomplete.is_empty(),
+            "keys without both languages: {incomplete:?}"
+        );
+        // Any string literal that starts with a catalog prefix and has one or more
+        // dotted parts is a key. Audit event names and setting keys share the
+        // prefixes; they are translated as `event.NAME` and `settings.KEY`.
+        let prefixes: std::collections::BTreeSet<&str> = complete
+            .iter()
+            .filter_map(|k| k.split_once('.').map(|(p, _)| p))
+            .collect();
+        let key_re = regex::Regex::new(&format!(
+            r#""((?:{})(?:\.[a-z0-9_]+)+)""#,
+            prefixes.into_iter().collect::<Vec<_>>().join("|")
+        ))
         .unwrap();
-        // Audit event names and setting keys share the prefixes; they are translated
-        // as `event.NAME` and `settings.KEY`.
         let mut files = vec![std::path::PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/src"
@@ -119,12 +141,12 @@ mod tests {
             let text = std::fs::read_to_string(&p).unwrap();
             for c in key_re.captures_iter(&text) {
                 let key = &c[1];
-                if catalog.contains(&format!("\nevent.{key}:\n"))
-                    || catalog.contains(&format!("\nsettings.{key}:\n"))
-                {
-                    continue;
-                }
-                if !catalog.contains(&format!("\n{key}:\n")) {
+                let known = [
+                    key.to_string(),
+                    format!("event.{key}"),
+                    format!("settings.{key}"),
+                ];
+                if !known.iter().any(|k| complete.contains(k.as_str())) {
                     missing.push(format!("{key} ({})", p.display()));
                 }
             }
