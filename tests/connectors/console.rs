@@ -28,10 +28,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn stored_instances(env: &Env) -> i64 {
-    let db = rusqlite::Connection::open(env.path().join("latchkey.db")).expect("open the database");
-    db.busy_timeout(std::time::Duration::from_secs(10))
-        .expect("busy timeout");
-    db.query_row("SELECT count(*) FROM connector_instances", [], |r| r.get(0))
+    env.db()
+        .query_row("SELECT count(*) FROM connector_instances", [], |r| r.get(0))
         .expect("count instances")
 }
 
@@ -262,15 +260,15 @@ async fn the_console_checks_everything_before_saving_and_refuses_strangers() {
     // An instance whose plugin was removed since it was added.
     env.cli(&["migrate"]).assert_ok("migrate");
     {
-        let db = rusqlite::Connection::open(env.path().join("latchkey.db")).unwrap();
-        db.execute(
-            "INSERT INTO connector_instances (id, plugin, name, login, bind, provision, \
+        env.db()
+            .execute(
+                "INSERT INTO connector_instances (id, plugin, name, login, bind, provision, \
              allow_http, match_by, enabled, settings, created_at, updated_at) \
              VALUES ('gone', 'removed-plugin', 'Gone SSO', 1, 1, 0, 0, 'none', 1, '{}', 0, 0), \
                     ('twin', 'oidc', 'Twin from the console', 1, 1, 0, 0, 'none', 1, '{}', 0, 0)",
-            [],
-        )
-        .unwrap();
+                [],
+            )
+            .unwrap();
     }
     let srv = env.serve();
     let admin = srv.browser();
@@ -447,9 +445,7 @@ async fn the_console_checks_everything_before_saving_and_refuses_strangers() {
     // A sign-in in progress at corp3: deleting the instance ends it, so a new
     // instance reusing the id cannot complete it.
     let flows = |sql: &str| -> i64 {
-        let db = rusqlite::Connection::open(env.path().join("latchkey.db")).expect("open");
-        db.busy_timeout(std::time::Duration::from_secs(10))
-            .expect("busy timeout");
+        let db = env.db();
         db.execute_batch(sql).expect("flows sql");
         db.query_row(
             "SELECT count(*) FROM login_flows WHERE connector_id = 'corp3'",

@@ -143,6 +143,57 @@ async fn email_is_bound_only_by_the_code_that_arrived_and_the_old_address_is_tol
 }
 
 #[tokio::test]
+async fn a_code_dies_after_ten_minutes_and_a_new_one_can_be_asked_for() {
+    let env = Env::new();
+    let smtp = Smtp::start(env.path());
+    configure(&env, Some(&smtp), None);
+    env.add_user("alice", &[]);
+    let srv = env.serve();
+    let b = srv.browser();
+    b.must_login("alice", PASSWORD).await;
+    let p = b
+        .submit("/account/email", &[("email", "new@example.com")])
+        .await;
+    assert!(p.has_input("code"), "{}", p.summary());
+    let code = six_digit_code(&smtp.wait_for("new@example.com", 1).await.body);
+
+    // Ten minutes and a second pass (the row is made older; waiting would take ten minutes).
+    let aged = env
+        .db()
+        .execute(
+            "UPDATE codes SET created_at = created_at - 601, expires_at = expires_at - 601",
+            [],
+        )
+        .expect("age the code");
+    assert_eq!(aged, 1, "one code was waiting");
+    let p = b.submit("/account/email/confirm", &[("code", &code)]).await;
+    assert_eq!(p.status, 400, "{}", p.summary());
+    assert!(
+        p.text()
+            .contains("This code has expired. Ask for a new one."),
+        "{}",
+        p.text()
+    );
+    assert_eq!(
+        env.show("alice")["email"],
+        json!(null),
+        "an expired code bound the address"
+    );
+
+    // A new code (the minute between sends has passed) binds it.
+    let p = b
+        .submit("/account/email", &[("email", "new@example.com")])
+        .await;
+    assert!(p.has_input("code"), "{}", p.summary());
+    let fresh = six_digit_code(&smtp.wait_for("new@example.com", 2).await.body);
+    let p = b
+        .submit("/account/email/confirm", &[("code", &fresh)])
+        .await;
+    assert_eq!(p.status, 303, "{}", p.summary());
+    assert_eq!(env.show("alice")["email"], json!("new@example.com"));
+}
+
+#[tokio::test]
 async fn mobile_is_bound_by_sms_in_e164_and_taken_addresses_are_refused() {
     let env = Env::new();
     let smtp = Smtp::start(env.path());

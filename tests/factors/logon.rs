@@ -139,7 +139,7 @@ async fn sms_and_email_codes_are_sent_only_when_the_user_chooses_them() {
 async fn forced_binding_keeps_the_user_on_the_bind_page_until_otp_is_bound() {
     let env = Env::new();
     // The age gate is on (1 day), but an account created today is young even after a
-    // first logon. (An old account's refusal cannot be tested: no way to backdate.)
+    // first logon. (An old account's refusal: the next test.)
     settings(
         &env,
         &[
@@ -207,6 +207,59 @@ async fn forced_binding_keeps_the_user_on_the_bind_page_until_otp_is_bound() {
     let p = b.get("/account").await;
     assert_eq!(p.status, 200, "My Account after binding: {}", p.summary());
     assert_eq!(env.show("hana")["factors"], json!(["otp"]));
+}
+
+#[tokio::test]
+async fn forced_binding_sends_an_old_account_that_logged_on_before_to_an_administrator() {
+    let env = Env::new();
+    settings(
+        &env,
+        &[
+            ("mfa.otp", "true"),
+            ("mfa.force_binding", "true"),
+            ("mfa.force_binding_max_age_days", "1"),
+        ],
+    );
+    env.add_user("ivan", &[]);
+    let srv = env.serve();
+    // Three days old, never logged on: the first logon may still bind.
+    let backdate = |secs: i64| {
+        env.db()
+            .execute(
+                "UPDATE accounts SET created_at = created_at - ?1 WHERE account_name = 'ivan'",
+                [secs],
+            )
+            .expect("backdate ivan");
+    };
+    backdate(3 * 86_400);
+    login_expect(&srv.browser(), "ivan", PASSWORD, "/login/bind").await;
+
+    // Logged on before and older than a day: a stolen password must not enrol the
+    // thief's authenticator. Refused, sent to an administrator, no session.
+    let b = srv.browser();
+    let p = b.login("ivan", PASSWORD).await;
+    assert_ne!(p.status, 303, "an old account was let in: {}", p.summary());
+    assert!(
+        p.text()
+            .contains("Your account needs a second factor. Ask your administrator to set one up."),
+        "{}",
+        p.summary()
+    );
+    assert!(!b.logged_on().await);
+    assert_eq!(b.get("/login/bind").await.status, 303);
+    let refused: i64 = env
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE event = 'logon.refused'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count refusals");
+    assert_eq!(refused, 1, "the refusal is audited");
+
+    // Back to an hour old: young enough again.
+    backdate(3_600 - 3 * 86_400);
+    login_expect(&b, "ivan", PASSWORD, "/login/bind").await;
 }
 
 #[tokio::test]

@@ -43,10 +43,8 @@ pub(crate) fn binding(connector: &str, subject: &str, kind: &str) -> Value {
 /// Makes the logon of every session of `account` `secs` older, as if time had passed
 /// (the reauthentication window is minutes; a test should not wait that long).
 fn age_logons(env: &Env, account: &str, secs: i64) {
-    let db = rusqlite::Connection::open(env.path().join("latchkey.db")).expect("open the database");
-    db.busy_timeout(std::time::Duration::from_secs(10))
-        .expect("busy timeout");
-    let n = db
+    let n = env
+        .db()
         .execute(
             "UPDATE sessions SET authenticated_at = authenticated_at - ?1, \
              created_at = created_at - ?1 \

@@ -195,6 +195,16 @@ impl Env {
         self.cli(&args).assert_ok(&format!("field add {key}"));
     }
 
+    /// The database, opened beside the portal: for a test to look at rows, or to make
+    /// time pass (backdate a row) where waiting would take minutes or days.
+    pub fn db(&self) -> rusqlite::Connection {
+        let db =
+            rusqlite::Connection::open(self.path().join("latchkey.db")).expect("open the database");
+        db.busy_timeout(std::time::Duration::from_secs(10))
+            .expect("busy timeout");
+        db
+    }
+
     /// Starts `latchkey serve` on a free port and waits until it listens.
     pub fn serve(&self) -> Server {
         Server::start(self)
