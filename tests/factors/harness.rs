@@ -414,10 +414,9 @@ pub async fn login_expect(b: &Browser, who: &str, password: &str, to: &str) -> P
     p
 }
 
-/// The name of the input the page renders for a mobile number (`autocomplete="tel"`).
-/// The issue names it `mobile`; the server renders and reads `sms` (see
-/// `contacts::mobile_form_field_is_named_mobile`), so the other tests fill in the form
-/// as rendered, as a browser would.
+/// The name of the input the page renders for a mobile number (`autocomplete="tel"`;
+/// `mobile`, as `contacts::mobile_form_field_is_named_mobile` checks), so the tests fill
+/// in the form as rendered, as a browser would.
 pub fn mobile_input_name(p: &Page) -> Option<String> {
     let input = Regex::new(r"<input\b[^>]*>").expect("regex");
     let name = Regex::new(r#"\sname="([^"]*)""#).expect("regex");
