@@ -326,6 +326,9 @@ async fn user(app: App, cmd: UserCommand) -> Result<(), Error> {
                 if app.otp_bound(a.id)? {
                     factors.push("otp");
                 }
+                if !app.passkeys(a.id)?.is_empty() {
+                    factors.push("passkey");
+                }
                 if a.mobile.is_some() {
                     factors.push("sms");
                 }

@@ -29,18 +29,22 @@ pub struct Factors {
     pub otp: bool,
     pub sms: bool,
     pub email: bool,
+    /// Passkeys registered (whether or not the admin enables them now).
+    pub passkeys: i64,
+    pub passkey: bool,
     pub recovery_codes_left: i64,
 }
 
 impl Factors {
     pub fn any(&self) -> bool {
-        self.otp || self.sms || self.email
+        self.otp || self.sms || self.email || self.passkey
     }
 }
 
 /// A second-factor method, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    Passkey,
     Otp,
     Sms,
     Email,
@@ -50,6 +54,7 @@ pub enum Method {
 impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
+            Method::Passkey => "passkey",
             Method::Otp => "otp",
             Method::Sms => "sms",
             Method::Email => "email",
@@ -57,9 +62,15 @@ impl Method {
         }
     }
     pub fn parse(s: &str) -> Option<Method> {
-        [Method::Otp, Method::Sms, Method::Email, Method::Recovery]
-            .into_iter()
-            .find(|m| m.as_str() == s)
+        [
+            Method::Passkey,
+            Method::Otp,
+            Method::Sms,
+            Method::Email,
+            Method::Recovery,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
     }
 }
 
@@ -71,7 +82,10 @@ pub fn factors_in(
     account: &Account,
 ) -> Result<Factors, StoreError> {
     let otp_bound = store::factors::otp(c, account.id)?.is_some_and(|o| o.confirmed_at.is_some());
+    let passkeys = store::passkeys::count(c, account.id)?;
     Ok(Factors {
+        passkeys,
+        passkey: settings.flag("mfa.passkey") && passkeys > 0,
         otp_bound,
         otp: settings.flag("mfa.otp") && otp_bound,
         // A code that cannot be delivered is no factor.
@@ -506,7 +520,7 @@ impl App {
     }
 
     /// Counts a wrong code toward the account's lockout; refuses while locked.
-    fn count_wrong(&self, account_id: i64) -> Result<(), Error> {
+    pub(super) fn count_wrong(&self, account_id: i64) -> Result<(), Error> {
         let rule = self.settings()?.lockout();
         self.store.write(|tx| {
             store::throttle::record_failure(
@@ -519,7 +533,7 @@ impl App {
         })
     }
 
-    fn locked(&self, account_id: i64) -> Result<bool, Error> {
+    pub(super) fn locked(&self, account_id: i64) -> Result<bool, Error> {
         Ok(self
             .store
             .read(|c| {
@@ -616,17 +630,23 @@ impl App {
         })
     }
 
-    /// An admin removes a user's authenticator (e.g. a lost phone).
+    /// An admin removes a user's authenticator and passkeys (e.g. a lost phone).
     pub fn admin_reset_otp(&self, actor: &Actor, account_id: i64) -> Result<(), Error> {
         self.store.write(|tx| {
             let a = store::accounts::require(tx, account_id)?;
             store::factors::delete_otp(tx, account_id)?;
+            let n = store::passkeys::delete_all(tx, account_id)?;
+            let detail = if n > 0 {
+                format!("{n} passkeys removed")
+            } else {
+                String::new()
+            };
             audit(
                 tx,
                 actor,
                 "admin.otp_reset",
                 Some((account_id, &a.label())),
-                "",
+                &detail,
             )
         })
     }
@@ -663,6 +683,8 @@ impl App {
                     .verify_code(purpose, Owner::Session(session_id), code, "code")
                     .map(|_| ());
             }
+            // The passkey path has its own handler (`passkey_logon_finish`).
+            Method::Passkey => false,
             Method::Recovery => {
                 let normalized: String = code
                     .chars()
@@ -769,6 +791,9 @@ impl App {
     pub fn logon_methods(&self, account: &Account) -> Result<Vec<Method>, Error> {
         let f = self.factors(account)?;
         let mut v = Vec::new();
+        if f.passkey {
+            v.push(Method::Passkey);
+        }
         if f.otp {
             v.push(Method::Otp);
         }

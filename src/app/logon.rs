@@ -263,6 +263,9 @@ impl App {
     /// The methods a user could bind at logon: enabled by the admin, and deliverable.
     pub fn bindable_factors(&self, settings: &Settings) -> Vec<Method> {
         let mut v = Vec::new();
+        if settings.flag("mfa.passkey") {
+            v.push(Method::Passkey);
+        }
         if settings.flag("mfa.otp") {
             v.push(Method::Otp);
         }
@@ -438,6 +441,7 @@ impl App {
                 t - limits.absolute_seconds,
             )?;
             store::throttle::purge(tx, t, s.lockout().seconds)?;
+            store::passkeys::purge_ceremonies(tx, t)?;
             Ok::<_, StoreError>(n)
         })?)
     }

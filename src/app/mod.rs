@@ -9,6 +9,7 @@ pub mod factors;
 pub mod federation;
 pub mod fields;
 pub mod logon;
+pub mod passkeys;
 pub mod reset;
 pub mod settings;
 

@@ -44,6 +44,7 @@ pub const SETTINGS: &[SettingDef] = &[
     flag("mfa.otp", "false"),
     flag("mfa.sms", "false"),
     flag("mfa.email", "false"),
+    flag("mfa.passkey", "false"),
     flag("mfa.required", "false"),
     flag("mfa.force_binding", "false"),
     int("mfa.force_binding_max_age_days", 0, 365, "0"),
@@ -195,10 +196,12 @@ impl Settings {
             w.push("warn.short_single_factor");
         }
         let restricted = self.flag("mfa.sms") || self.flag("mfa.email");
-        if restricted && !self.flag("mfa.otp") {
+        if restricted && !(self.flag("mfa.otp") || self.flag("mfa.passkey")) {
             w.push("warn.restricted_factors");
         }
-        if self.flag("mfa.required") && !(self.flag("mfa.otp") || restricted) {
+        if self.flag("mfa.required")
+            && !(self.flag("mfa.otp") || self.flag("mfa.passkey") || restricted)
+        {
             w.push("warn.required_without_methods");
         }
         w

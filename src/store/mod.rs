@@ -12,6 +12,7 @@ pub mod factors;
 pub mod fields;
 pub mod flows;
 pub mod meta;
+pub mod passkeys;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;
@@ -36,6 +37,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_connector_instances",
         include_str!("../../migrations/0004_connector_instances.sql"),
+    ),
+    (
+        "0005_passkeys",
+        include_str!("../../migrations/0005_passkeys.sql"),
     ),
 ];
 
@@ -96,6 +101,8 @@ fn unique_subject(msg: &str) -> &'static str {
         "connector binding"
     } else if msg.contains("bindings.account_id") {
         "automatic binding"
+    } else if msg.contains("passkeys.credential_id") {
+        "passkey"
     } else if msg.contains("connector_instances.id") {
         "connector id"
     } else {

@@ -22,6 +22,7 @@ use response::Resp;
 /// Largest form body accepted.
 const MAX_BODY: u64 = 64 * 1024;
 const STYLESHEET: &str = include_str!("style.css");
+const PASSKEY_SCRIPT: &str = include_str!("passkey.js");
 
 /// Runs the portal until Ctrl-C / SIGTERM.
 pub async fn serve(mut app: App) -> Result<(), Error> {
@@ -189,6 +190,12 @@ async fn dispatch(
             r.cacheable = true;
             return Ok(r);
         }
+        "/static/passkey.js" => {
+            let mut r = Resp::text(StatusCode::OK, PASSKEY_SCRIPT);
+            r.content_type = "text/javascript; charset=utf-8";
+            r.cacheable = true;
+            return Ok(r);
+        }
         _ => {}
     }
     // My Account as rendered before, while nothing changed since (see `page_cache`).
@@ -263,6 +270,7 @@ async fn route(app: &Arc<App>, req: &mut Request) -> Result<Resp, Error> {
         ["login", "factor"] if get => handlers::factors::factor_page(app, req),
         ["login", "factor"] if post => handlers::factors::factor_submit(app, req),
         ["login", "factor", "send"] if post => handlers::factors::factor_send(app, req).await,
+        ["login", "factor", "passkey"] if post => handlers::passkeys::logon_options(app, req),
         ["login", "bind"] if get => handlers::factors::bind_page(app, req),
         ["login", "name"] if get || post => handlers::auth::choose_name(app, req, post),
         ["password", "reset"] if get => handlers::reset::request_page(app, req),

@@ -14,6 +14,9 @@ pub struct Resp {
     /// An origin this answer's redirect may take a form submission to (a POST that
     /// starts a sign-in at an identity provider); CSP `form-action` covers redirects.
     pub form_action_origin: Option<String>,
+    /// The page loads our own script (`/static/passkey.js`): CSP `script-src 'self'`.
+    /// Every other page forbids scripts altogether.
+    pub scripts: bool,
 }
 
 impl Resp {
@@ -26,6 +29,7 @@ impl Resp {
             cookies: Vec::new(),
             cacheable: false,
             form_action_origin: None,
+            scripts: false,
         }
     }
 
@@ -42,6 +46,7 @@ impl Resp {
             cookies: Vec::new(),
             cacheable: false,
             form_action_origin: None,
+            scripts: false,
         }
     }
 
@@ -55,7 +60,20 @@ impl Resp {
             cookies: Vec::new(),
             cacheable: false,
             form_action_origin: None,
+            scripts: false,
         }
+    }
+
+    /// A JSON answer (the passkey script's options requests).
+    pub fn json(status: StatusCode, value: &serde_json::Value) -> Resp {
+        let mut r = Resp::text(status, &value.to_string());
+        r.content_type = "application/json";
+        r
+    }
+
+    pub fn with_scripts(mut self) -> Resp {
+        self.scripts = true;
+        self
     }
 
     pub fn with_cookie(mut self, cookie: String) -> Resp {
@@ -81,22 +99,38 @@ impl Resp {
                 h.append(header::SET_COOKIE, v);
             }
         }
-        security_headers(h, self.cacheable, self.form_action_origin.as_deref());
+        security_headers(
+            h,
+            self.cacheable,
+            self.form_action_origin.as_deref(),
+            self.scripts,
+        );
         r
     }
 }
 
 /// The one place security headers are set. No inline script or style anywhere, so the
 /// policy can forbid both.
-fn security_headers(h: &mut warp::http::HeaderMap, cacheable: bool, form_origin: Option<&str>) {
+fn security_headers(
+    h: &mut warp::http::HeaderMap,
+    cacheable: bool,
+    form_origin: Option<&str>,
+    scripts: bool,
+) {
     const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    // Only the passkey pages run a script, and only ours (no inline script): they also
+    // fetch their options from this origin.
+    const CSP_SCRIPTS: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                               style-src 'self'; img-src 'self' data:; \
+                               form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    let base = if scripts { CSP_SCRIPTS } else { CSP };
     let csp = match form_origin {
         Some(o) => HeaderValue::from_str(
-            &CSP.replace("form-action 'self'", &format!("form-action 'self' {o}")),
+            &base.replace("form-action 'self'", &format!("form-action 'self' {o}")),
         )
-        .unwrap_or(HeaderValue::from_static(CSP)),
-        None => HeaderValue::from_static(CSP),
+        .unwrap_or(HeaderValue::from_static(base)),
+        None => HeaderValue::from_static(base),
     };
     h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(

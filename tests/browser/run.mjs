@@ -1242,6 +1242,102 @@ test('9. first logon without an account name, the in-app browser hand-off, the i
   }
 });
 
+// ---------------------------------------------------------------- passkeys (WebAuthn)
+
+test('10. passkeys: add one on /account/passkeys, then log on with it as the second factor', async () => {
+  // A server of its own: WebAuthn needs public_url to be the browser's origin, with a
+  // domain name (an IP address is no relying-party id); http://localhost is a secure context.
+  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-browser-passkey-'));
+  extraDirs.add(dir);
+  const PW = 'cobalt meadow lantern 64';
+  let srv;
+  const contexts = [];
+  try {
+    const held = await holdPort();
+    const port = held.port;
+    await held.release();
+    const b = `http://localhost:${port}`;
+    const env = { ...serverEnv, LATCHKEY_DATA_DIR: dir, LATCHKEY_LISTEN: `127.0.0.1:${port}`, LATCHKEY_PUBLIC_URL: b };
+    await cli(['user', 'add', 'dave', '--display-name', 'Dave Dune', '--password-stdin'], `${PW}\n`, { cwd: dir, env });
+    await cli(['settings', 'set', 'mfa.passkey', 'true'], '', { cwd: dir, env });
+    await cli(['settings', 'set', 'mfa.required', 'true'], '', { cwd: dir, env });
+    srv = await launchServer(dir, env);
+
+    const ctx = await newContext();
+    contexts.push(ctx);
+    const page = await newPage(ctx);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+    });
+
+    // No factor yet: mfa.required lets the password alone through.
+    await logOn(page, b, 'dave', PW);
+    assert(currentPath(page) === '/account', `dave's logon landed on ${page.url()}`);
+    const security = page.locator('section', { has: page.getByRole('heading', { name: 'Security information' }) });
+    const row = factRow(security, 'Passkeys');
+    assert((await row.count()) === 1, 'Security information has no "Passkeys" row (is mfa.passkey on?)');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/account/passkeys'),
+      row.getByRole('link', { name: 'Add Passkeys' }).click()]);
+    await page.waitForLoadState('load');
+    assert((await text(page)).includes('You have no passkeys yet.'), 'the list is not empty at first');
+    const add = page.getByRole('button', { name: 'Add a passkey' });
+    await add.waitFor({ state: 'visible' });
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(viewport);
+      await audit(page, `en-passkeys-empty-${vpName}`);
+    }
+    await page.setViewportSize(VIEWPORTS.desktop);
+
+    // Add one: the script asks the virtual authenticator and posts its answer.
+    await page.getByLabel(/^Name/).fill('Test key');
+    const resp = await submitForm(page, add);
+    assert(resp.status() === 200, `adding the passkey: HTTP ${resp.status()}: ${(await text(page)).slice(0, 300)}`);
+    assert((await page.locator('h1').innerText()) === 'Your recovery codes', `after adding: ${(await text(page)).slice(0, 300)}`);
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert(credentials.length === 1, `the authenticator holds ${credentials.length} credentials`);
+    await visit(page, `${b}/account/passkeys`);
+    const list = page.getByRole('region', { name: 'Your passkeys' });
+    assert((await list.innerText()).includes('Test key'), `the list does not show the new passkey: ${await text(page)}`);
+    assert((await list.innerText()).includes('Never'), 'a new passkey should never have been used');
+    for (const [vpName, viewport] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(viewport);
+      await audit(page, `en-passkeys-list-${vpName}`);
+    }
+    await page.setViewportSize(VIEWPORTS.desktop);
+    await checkProblems(page, 'passkeys page');
+
+    // Log out, log on with the password: the passkey is asked for.
+    await submitForm(page, page.getByRole('button', { name: 'Log out' }));
+    await logOn(page, b, 'dave', PW);
+    assert(currentPath(page) === '/login/factor', `the password logon landed on ${page.url()}, not the second factor`);
+    const use = page.getByRole('button', { name: 'Use your passkey' });
+    await use.waitFor({ state: 'visible' });
+    await audit(page, 'en-passkey-logon-desktop');
+    const done = await submitForm(page, use);
+    await page.waitForLoadState('load');
+    assert(currentPath(page) === '/account', `after the passkey: HTTP ${done.status()} at ${page.url()}: ${(await text(page)).slice(0, 300)}`);
+    assert((await page.getByLabel('Display name').inputValue()) === 'Dave Dune', 'not Dave’s account');
+    await checkProblems(page, 'logon with a passkey');
+    await visit(page, `${b}/account/passkeys`);
+    assert(!(await page.getByRole('region', { name: 'Your passkeys' }).innerText()).includes('Never'), 'last use not recorded');
+    const shown = JSON.parse(await cli(['user', 'show', 'dave', '--json'], '', { cwd: dir, env }));
+    assert(shown.factors.includes('passkey'), `user show --json factors: ${JSON.stringify(shown.factors)}`);
+  } catch (e) {
+    if (srv) e.message += `\n--- passkey server output ---\n${srv.log().trimEnd()}`;
+    throw e;
+  } finally {
+    for (const c of contexts) await c.close().catch(() => {});
+    if (srv) {
+      stopProc(srv.proc);
+      servers.delete(srv.proc);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    extraDirs.delete(dir);
+  }
+});
+
 // ---------------------------------------------------------------- main
 
 for (const sig of ['SIGINT', 'SIGTERM']) {

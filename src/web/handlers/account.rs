@@ -40,6 +40,9 @@ pub async fn route(app: &App, req: &Request, rest: &[&str], post: bool) -> Resul
         (["otp", rest @ ..], _) => {
             super::factors::otp(app, req, &session, &account, rest, post).await
         }
+        (["passkeys", rest @ ..], _) => {
+            super::passkeys::route(app, req, &session, &account, rest, post).await
+        }
         (["recovery"], true) => super::factors::regenerate_recovery(app, req, &account),
         (["sessions", "revoke"], true) => {
             let id: i64 = req
@@ -73,6 +76,8 @@ fn show(
     let o = app.overview(account)?;
     let security = views::account::SecuritySummary {
         otp_enabled: o.otp_enabled,
+        passkey_enabled: app.settings()?.flag("mfa.passkey"),
+        passkeys: o.factors.passkeys as usize,
         otp_bound: o.factors.otp_bound,
         has_factor: o.factors.any(),
         recovery_left: o.factors.recovery_codes_left,

@@ -261,6 +261,7 @@ fn account(
         policy: views::account::policy(req.locale, &app.settings()?.password_policy()),
         is_self: me.id == id,
         otp_bound: app.otp_bound(id)?,
+        passkeys: app.passkeys(id)?.into_iter().map(|k| k.name).collect(),
         recovery_left: app.factors(&account)?.recovery_codes_left,
         bindings: app
             .bindings_of(id)?

@@ -72,7 +72,12 @@ fn render_prompt(
             errors,
         },
     );
-    Ok(Resp::html(status, page))
+    let resp = Resp::html(status, page);
+    Ok(if current == Method::Passkey {
+        resp.with_scripts()
+    } else {
+        resp
+    })
 }
 
 pub fn factor_page(app: &App, req: &Request) -> Result<Resp, Error> {
@@ -146,7 +151,12 @@ pub fn factor_submit(app: &App, req: &Request) -> Result<Resp, Error> {
     else {
         return Ok(Resp::redirect("/login/factor"));
     };
-    match app.check_second_factor(&a, method, s.id, req.form.get("code")) {
+    let checked = if method == Method::Passkey {
+        app.passkey_logon_finish(&req.actor(), s.id, &a, req.form.get("credential"))
+    } else {
+        app.check_second_factor(&a, method, s.id, req.form.get("code"))
+    };
+    match checked {
         Ok(()) => {
             let (token, stage) =
                 app.advance_session(&req.actor(), &s, &a, "logon.second_factor")?;
@@ -187,7 +197,7 @@ pub fn bind_page(app: &App, req: &Request) -> Result<Resp, Error> {
 
 /// After a factor is bound: leave the forced-binding stage, and show recovery codes
 /// if this made the first ones.
-fn after_binding(
+pub(super) fn after_binding(
     app: &App,
     req: &Request,
     s: &Session,
@@ -212,7 +222,7 @@ fn after_binding(
     })
 }
 
-fn needs_password(app: &App, s: &Session) -> Result<bool, Error> {
+pub(super) fn needs_password(app: &App, s: &Session) -> Result<bool, Error> {
     Ok(s.stage != Stage::BindFactor && !app.recently_authenticated(s)?)
 }
 

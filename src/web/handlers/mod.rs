@@ -6,6 +6,7 @@ pub mod admin_connectors;
 pub mod auth;
 pub mod connectors;
 pub mod factors;
+pub mod passkeys;
 pub mod reset;
 
 use warp::http::StatusCode;
@@ -54,6 +55,8 @@ impl Request {
             "logout",
             "otp",
             "otp_removed",
+            "passkey",
+            "passkey_removed",
             "email",
             "sms",
             "reset_done",
@@ -71,6 +74,8 @@ impl Request {
             "logout" => "flash.logout",
             "otp" => "flash.otp",
             "otp_removed" => "flash.otp_removed",
+            "passkey" => "flash.passkey",
+            "passkey_removed" => "flash.passkey_removed",
             "email" => "flash.email",
             "sms" => "flash.mobile",
             "reset_done" => "flash.reset_done",
@@ -82,7 +87,12 @@ impl Request {
 }
 
 /// The pages a session in the `BindFactor` stage may use.
-const BIND_PAGES: &[&str] = &["/account/otp", "/account/email", "/account/mobile"];
+const BIND_PAGES: &[&str] = &[
+    "/account/otp",
+    "/account/email",
+    "/account/mobile",
+    "/account/passkeys",
+];
 
 /// A logged-on user, or the answer to give instead (logon page, or the password page
 /// while the password is expired).

@@ -75,6 +75,8 @@ pub struct ConnectorRow {
 #[derive(Debug, Clone, Default)]
 pub struct SecuritySummary {
     pub otp_enabled: bool,
+    pub passkey_enabled: bool,
+    pub passkeys: usize,
     pub otp_bound: bool,
     pub has_factor: bool,
     pub recovery_left: i64,
@@ -173,6 +175,13 @@ pub fn account(c: &Chrome<'_>, csrf: &str, p: &AccountPage<'_>) -> Markup {
                         dd {
                             @if p.security.otp_bound { (l.t("account.otp_bound")) " · " a href="/account/otp" { (l.t("account.manage")) } }
                             @else { span.muted { (l.t("account.not_bound")) } " · " a href="/account/otp" { (l.t("account.bind")) span.visually-hidden { " " (l.t("account.otp")) } } }
+                        }
+                    }
+                    @if p.security.passkey_enabled {
+                        dt { (l.t("account.passkeys")) }
+                        dd {
+                            @if p.security.passkeys > 0 { (l.tn("account.passkeys_count", p.security.passkeys)) " · " a href="/account/passkeys" { (l.t("account.manage")) span.visually-hidden { " " (l.t("account.passkeys")) } } }
+                            @else { span.muted { (l.t("account.not_bound")) } " · " a href="/account/passkeys" { (l.t("account.add")) span.visually-hidden { " " (l.t("account.passkeys")) } } }
                         }
                     }
                     @if p.security.has_factor {

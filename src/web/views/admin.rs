@@ -145,6 +145,8 @@ pub struct AccountDetail<'a> {
     pub policy: Markup,
     pub is_self: bool,
     pub otp_bound: bool,
+    /// Names of the account's passkeys.
+    pub passkeys: Vec<String>,
     pub recovery_left: i64,
     /// (connector, subject, automatic?)
     pub bindings: Vec<(String, String, bool)>,
@@ -183,11 +185,20 @@ pub fn account(c: &Chrome<'_>, csrf: &str, d: &AccountDetail<'_>) -> Markup {
                 dt { (l.t("admin.factors")) }
                 dd {
                     @if d.otp_bound { (l.t("account.otp")) } @else { span.muted { (l.t("admin.no_otp")) } }
+                    @if !d.passkeys.is_empty() {
+                        " · " (l.t("account.passkeys")) ": "
+                        @for (i, name) in d.passkeys.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            (name)
+                        }
+                    }
                     " · " (l.tn("account.recovery_left", d.recovery_left))
-                    @if d.otp_bound {
+                    @if d.otp_bound || !d.passkeys.is_empty() {
                         form.inline method="post" action=(format!("{base}/otp-reset")) {
                             (csrf_field(csrf))
-                            " " button.secondary type="submit" { (l.t("admin.reset_otp")) }
+                            " " button.secondary type="submit" {
+                                (l.t(if d.passkeys.is_empty() { "admin.reset_otp" } else { "admin.reset_factors" }))
+                            }
                         }
                     }
                 }

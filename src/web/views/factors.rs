@@ -10,6 +10,7 @@ use crate::i18n::Locale;
 
 fn method_label(l: Locale, m: Method) -> std::borrow::Cow<'static, str> {
     match m {
+        Method::Passkey => l.t("factor.method_passkey"),
         Method::Otp => l.t("factor.method_otp"),
         Method::Sms => l.t("factor.method_sms"),
         Method::Email => l.t("factor.method_email"),
@@ -53,6 +54,9 @@ pub fn prompt(c: &Chrome<'_>, csrf: &str, p: &Prompt<'_>) -> Markup {
                 }
             }
             @match p.current {
+                Method::Passkey => {
+                    (super::passkeys::logon_form(l, csrf))
+                }
                 Method::Sms | Method::Email if p.sent_to.is_none() => {
                     form.card method="post" action="/login/factor/send" {
                         (csrf_field(csrf))
@@ -96,7 +100,7 @@ pub fn bind_choice(c: &Chrome<'_>, methods: &[Method]) -> Markup {
             p { (l.t("bind.intro")) }
             ul.tiles {
                 @for m in methods {
-                    @let href = match m { Method::Otp => "/account/otp", Method::Sms => "/account/mobile", _ => "/account/email" };
+                    @let href = match m { Method::Passkey => "/account/passkeys", Method::Otp => "/account/otp", Method::Sms => "/account/mobile", _ => "/account/email" };
                     li { a href=(href) { (method_label(l, *m)) } }
                 }
             }

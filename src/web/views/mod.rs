@@ -6,3 +6,4 @@ pub mod admin_connectors;
 pub mod auth;
 pub mod factors;
 pub mod layout;
+pub mod passkeys;
