@@ -94,12 +94,18 @@ impl App {
             .account_name
             .clone()
             .unwrap_or_else(|| account.label());
+        // WebAuthn refuses an empty display name.
+        let display_name = if account.display_name.trim().is_empty() {
+            user_name.clone()
+        } else {
+            account.display_name.clone()
+        };
         let (options, state) = self
             .webauthn()?
             .start_passkey_registration(
                 self.user_handle(account.id),
                 &user_name,
-                &account.display_name,
+                &display_name,
                 Some(existing),
             )
             .map_err(internal)?;

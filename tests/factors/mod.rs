@@ -14,6 +14,7 @@ mod env_config;
 mod harness;
 mod logon;
 mod otp;
+mod passkeys;
 mod reset;
 mod totp;
 
