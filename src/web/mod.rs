@@ -22,7 +22,7 @@ use response::Resp;
 /// Largest form body accepted.
 const MAX_BODY: u64 = 64 * 1024;
 const STYLESHEET: &str = include_str!("style.css");
-const PASSKEY_SCRIPT: &str = include_str!("passkey.js");
+const PASSKEY_SCRIPT: &str = include_str!("webauthn.js");
 
 /// Runs the portal until Ctrl-C / SIGTERM.
 pub async fn serve(mut app: App) -> Result<(), Error> {

@@ -1262,6 +1262,10 @@ test('10. passkeys: add one on /account/passkeys, then log on with it as the sec
     await cli(['settings', 'set', 'mfa.passkey', 'true'], '', { cwd: dir, env });
     await cli(['settings', 'set', 'mfa.required', 'true'], '', { cwd: dir, env });
     srv = await launchServer(dir, env);
+    const js = await fetch(`${b}/static/passkey.js`);
+    assert(js.status === 200, `/static/passkey.js answers ${js.status}`);
+    assert((await js.text()) === readFileSync(path.join(repoRoot, 'src', 'web', 'webauthn.js'), 'utf8'),
+      'the server serves an older passkey.js than src/web/webauthn.js: rebuild');
 
     const ctx = await newContext();
     contexts.push(ctx);

@@ -1,8 +1,9 @@
-// Passkeys (WebAuthn) for Latchkey: the one script the portal serves, loaded only by
-// the pages that add or use a passkey. A form marked data-passkey="register" or "logon"
-// gets its options from data-options (a POST with the form's fields, CSRF included),
-// asks the browser's authenticator, puts the answer (JSON) in the hidden "credential"
-// field and submits the form as usual: the server answers with an ordinary page.
+// Passkeys (WebAuthn) for Latchkey, served as /static/passkey.js: the one script the
+// portal serves, loaded only by the pages that add or use a passkey. A form marked
+// data-passkey="register" or "logon" gets its options from data-options (a POST with the
+// form's fields, CSRF included), asks the browser's authenticator, puts the answer (JSON)
+// in the hidden "credential" field and submits the form as usual: the server answers
+// with an ordinary page.
 (function () {
   'use strict';
 
