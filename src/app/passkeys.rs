@@ -46,12 +46,19 @@ impl App {
     /// The relying party: id = host of `public_url`, origin = `public_url`.
     fn webauthn(&self) -> Result<Webauthn, Error> {
         let url = &self.config.public_url;
-        let host = url
-            .host_str()
-            .ok_or_else(|| Error::Invalid("public_url has no host".into()))?;
-        WebauthnBuilder::new(host, url)
-            .and_then(|b| b.rp_name("Latchkey").build())
-            .map_err(internal)
+        // The relying-party id must be a domain name: an IP address cannot be one.
+        let built = url
+            .domain()
+            .and_then(|host| WebauthnBuilder::new(host, url).ok())
+            .and_then(|b| b.rp_name("Latchkey").build().ok());
+        built.ok_or_else(|| {
+            tracing::warn!(public_url = %url, "passkeys need public_url to name a host, not an IP address");
+            problem(
+                "credential",
+                "err.passkey_unavailable",
+                "passkeys are not available: the portal's address is not a domain name",
+            )
+        })
     }
 
     /// The WebAuthn user handle: stable per account, and reveals nothing about it.

@@ -349,3 +349,46 @@ async fn garbage_or_replayed_assertions_are_refused_and_count_toward_lockout() {
     assert!(p.status == 303 || p.status == 200, "{}", p.summary());
     assert_eq!(count(&env, "SELECT count(*) FROM passkeys"), 0);
 }
+
+#[tokio::test]
+async fn forced_binding_offers_passkeys_and_an_ip_public_url_is_explained() {
+    // The default public_url is http://127.0.0.1:8080: no relying-party id.
+    let env = Env::new();
+    settings(
+        &env,
+        &[("mfa.passkey", "true"), ("mfa.force_binding", "true")],
+    );
+    env.add_user("sam", &["--display-name", "Sam"]);
+    let srv = env.serve();
+    let b = srv.browser();
+    login_expect(&b, "sam", PASSWORD, "/login/bind").await;
+    let p = b.get("/login/bind").await;
+    assert!(
+        p.body.contains(r#"href="/account/passkeys""#),
+        "{}",
+        p.text()
+    );
+    b.get("/account")
+        .await
+        .assert_redirect("/login/bind", "My Account before binding");
+    let p = b.get("/account/passkeys").await;
+    assert_eq!(p.status, 200, "{}", p.summary());
+    assert!(
+        !p.has_input("password"),
+        "binding at logon asks no password again"
+    );
+    assert!(!p.body.contains("/account/passkeys/remove"));
+    let csrf = p.csrf().expect("csrf");
+    let p = post_with_csrf(&b, "/account/passkeys/options", &csrf, &[("name", "Key")]).await;
+    assert_eq!(p.status, 400, "{}", p.summary());
+    let v: serde_json::Value = serde_json::from_str(&p.body).expect("JSON error");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("must be a domain name"),
+        "{v}"
+    );
+    let p = post_with_csrf(&b, "/account/passkeys/remove", &csrf, &[("passkey", "1")]).await;
+    assert_eq!(p.status, 404, "{}", p.summary());
+}
