@@ -392,3 +392,96 @@ async fn forced_binding_offers_passkeys_and_an_ip_public_url_is_explained() {
     let p = post_with_csrf(&b, "/account/passkeys/remove", &csrf, &[("passkey", "1")]).await;
     assert_eq!(p.status, 404, "{}", p.summary());
 }
+
+#[tokio::test]
+async fn removing_a_passkey_needs_a_recent_logon_and_only_touches_ones_own() {
+    let env = Env::new();
+    localhost_config(&env);
+    settings(&env, &[("mfa.passkey", "true")]);
+    env.add_user("tia", &["--display-name", "Tia"]);
+    env.add_user("uma", &["--display-name", "Uma"]);
+    let db = env.db();
+    let id_of = |name: &str| -> i64 {
+        db.query_row(
+            "SELECT id FROM accounts WHERE account_name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .expect("account id")
+    };
+    let (tia, uma) = (id_of("tia"), id_of("uma"));
+    for (account, cred_id) in [(tia, "aa"), (uma, "bb")] {
+        db.execute(
+            "INSERT INTO passkeys (account_id, name, credential_id, credential, created_at) \
+             VALUES (?1, 'Key', ?2, ?3, 1)",
+            rusqlite::params![account, cred_id, STORED_PASSKEY],
+        )
+        .expect("insert a passkey");
+    }
+    let key_of = |account: i64| -> String {
+        db.query_row(
+            "SELECT id FROM passkeys WHERE account_id = ?1",
+            [account],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("passkey id")
+        .to_string()
+    };
+    let (tia_key, uma_key) = (key_of(tia), key_of(uma));
+    let srv = env.serve();
+    let b = srv.browser();
+    b.must_login("tia", PASSWORD).await;
+    let p = b.get("/account/passkeys").await;
+    assert!(p.text().contains("Key"), "{}", p.text());
+    let csrf = p.csrf().expect("csrf");
+
+    // Someone else's passkey: not found, nothing removed.
+    let p = post_with_csrf(
+        &b,
+        "/account/passkeys/remove",
+        &csrf,
+        &[("passkey", &uma_key)],
+    )
+    .await;
+    assert_eq!(p.status, 404, "{}", p.summary());
+    assert_eq!(count(&env, "SELECT count(*) FROM passkeys"), 2);
+
+    // An old logon: the password is asked again.
+    db.execute(
+        "UPDATE sessions SET authenticated_at = authenticated_at - 86400",
+        [],
+    )
+    .expect("backdate the logon");
+    let p = b.get("/account/passkeys").await;
+    assert!(
+        p.has_input("password"),
+        "no password field for an old logon"
+    );
+    let p = post_with_csrf(
+        &b,
+        "/account/passkeys/remove",
+        &csrf,
+        &[("passkey", &tia_key), ("password", "not the password")],
+    )
+    .await;
+    assert_eq!(p.status, 400, "{}", p.summary());
+    assert_eq!(count(&env, "SELECT count(*) FROM passkeys"), 2);
+    let p = post_with_csrf(
+        &b,
+        "/account/passkeys/remove",
+        &csrf,
+        &[("passkey", &tia_key), ("password", PASSWORD)],
+    )
+    .await;
+    p.assert_redirect("/account/passkeys?done=passkey_removed", "removing");
+    let p = b.get("/account/passkeys?done=passkey_removed").await;
+    assert!(p.text().contains("Passkey removed."), "{}", p.text());
+    assert_eq!(count(&env, "SELECT count(*) FROM passkeys"), 1);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM audit_log WHERE event = 'factor.passkey.remove'"
+        ),
+        1
+    );
+}
