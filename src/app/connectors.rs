@@ -366,10 +366,7 @@ impl App {
         form: &ConnectorForm,
         old: Option<&StoredInstance>,
     ) -> Result<(StoredInstance, BTreeMap<String, String>), Error> {
-        let plugins = self
-            .plugins
-            .as_ref()
-            .ok_or_else(|| Error::Internal("connector plugins are not loaded".into()))?;
+        let plugins = self.loaded_plugins()?;
         let Some(info) = plugins.get(plugin) else {
             return Err(Error::form(
                 "plugin",

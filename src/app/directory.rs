@@ -107,10 +107,7 @@ impl App {
         let c = self
             .connector_config(id)
             .ok_or_else(|| Error::NotFound(format!("connector {id}")))?;
-        let plugins = self
-            .plugins
-            .as_ref()
-            .ok_or_else(|| Error::Internal("connector plugins are not loaded".into()))?;
+        let plugins = self.loaded_plugins()?;
         if plugins.get(&c.plugin).is_none() {
             return Err(Error::Refused(format!(
                 "connector {id} is disabled: its plugin {:?} is missing or broken",

@@ -14,7 +14,7 @@ use super::{Actor, App, audit, now};
 use crate::config::{ConnectorConfig, MatchBy};
 use crate::domain::account::{Account, Identifier, validate_account_name};
 use crate::error::Error;
-use crate::plugins::{BeginRequest, Call, CompleteRequest, FailureKind, Identity};
+use crate::plugins::{BeginRequest, Call, CompleteRequest, FailureKind, Identity, Plugins};
 use crate::store::bindings::Kind;
 use crate::store::{self, StoreError};
 use crate::tokens;
@@ -61,6 +61,13 @@ fn setting_text(v: &toml::Value) -> String {
 
 impl App {
     /// The enabled instance with this id (from the configuration file or the console).
+    /// The connector plugins (loaded by `serve` and by the commands that call plugins).
+    pub fn loaded_plugins(&self) -> Result<&Plugins, Error> {
+        self.plugins
+            .as_ref()
+            .ok_or_else(|| Error::Internal("connector plugins are not loaded".into()))
+    }
+
     pub fn connector_config(&self, id: &str) -> Option<Arc<ConnectorConfig>> {
         self.connector_instances()
             .iter()
@@ -139,10 +146,7 @@ impl App {
                 Purpose::Bind(_) => c.bind,
             })
             .ok_or_else(|| Error::NotFound(format!("connector {id}")))?;
-        let plugins = self
-            .plugins
-            .as_ref()
-            .ok_or_else(|| Error::NotFound("plugins".into()))?;
+        let plugins = self.loaded_plugins()?;
         let state = hex::encode({
             let mut b = [0u8; 16];
             tokens::fill_random(&mut b);
@@ -248,10 +252,7 @@ impl App {
         let c = self
             .connector_config(id)
             .ok_or_else(|| Error::NotFound(format!("connector {id}")))?;
-        let plugins = self
-            .plugins
-            .as_ref()
-            .ok_or_else(|| Error::NotFound("plugins".into()))?;
+        let plugins = self.loaded_plugins()?;
         let settings = Self::instance_settings(&c);
         let actor = Actor {
             id: None,

@@ -72,6 +72,27 @@ impl App {
         Uuid::from_bytes(b)
     }
 
+    /// Keeps a ceremony's state for its second step (this session, five minutes).
+    fn save_ceremony(
+        &self,
+        session_id: i64,
+        purpose: Purpose,
+        state: &impl serde::Serialize,
+        name: &str,
+    ) -> Result<(), Error> {
+        let state = serde_json::to_string(state).map_err(internal)?;
+        Ok(self.store.write(|tx| {
+            store::passkeys::put_ceremony(
+                tx,
+                session_id,
+                purpose,
+                &state,
+                name,
+                now() + CEREMONY_TTL,
+            )
+        })?)
+    }
+
     pub fn passkeys(&self, account_id: i64) -> Result<Vec<PasskeyRow>, Error> {
         Ok(self.store.read(|c| store::passkeys::list(c, account_id))?)
     }
@@ -116,17 +137,7 @@ impl App {
                 Some(existing),
             )
             .map_err(internal)?;
-        let state = serde_json::to_string(&state).map_err(internal)?;
-        self.store.write(|tx| {
-            store::passkeys::put_ceremony(
-                tx,
-                session_id,
-                Purpose::Register,
-                &state,
-                name,
-                now() + CEREMONY_TTL,
-            )
-        })?;
+        self.save_ceremony(session_id, Purpose::Register, &state, name)?;
         Ok(options)
     }
 
@@ -212,17 +223,7 @@ impl App {
             .webauthn()?
             .start_passkey_authentication(&creds)
             .map_err(internal)?;
-        let state = serde_json::to_string(&state).map_err(internal)?;
-        self.store.write(|tx| {
-            store::passkeys::put_ceremony(
-                tx,
-                session_id,
-                Purpose::Authenticate,
-                &state,
-                "",
-                now() + CEREMONY_TTL,
-            )
-        })?;
+        self.save_ceremony(session_id, Purpose::Authenticate, &state, "")?;
         Ok(options)
     }
 

@@ -72,12 +72,9 @@ fn settings_json(i: &StoredInstance) -> String {
     serde_json::to_string(&i.settings).expect("a map of strings always serializes")
 }
 
-pub fn insert(conn: &Connection, i: &StoredInstance) -> Result<()> {
-    conn.prepare_cached(&format!(
-        "INSERT INTO connector_instances ({COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-    ))?
-    .execute(params![
+/// Runs `sql` with the instance's values bound as ?1..?13, in `COLUMNS` order.
+fn with_values(conn: &Connection, sql: &str, i: &StoredInstance) -> Result<usize> {
+    Ok(conn.prepare_cached(sql)?.execute(params![
         i.id,
         i.plugin,
         i.name,
@@ -91,31 +88,31 @@ pub fn insert(conn: &Connection, i: &StoredInstance) -> Result<()> {
         i.secrets,
         i.created_at,
         i.updated_at,
-    ])?;
+    ])?)
+}
+
+pub fn insert(conn: &Connection, i: &StoredInstance) -> Result<()> {
+    with_values(
+        conn,
+        &format!(
+            "INSERT INTO connector_instances ({COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        ),
+        i,
+    )?;
     Ok(())
 }
 
 /// Rewrites everything but the id, the plugin and the creation time.
 pub fn update(conn: &Connection, i: &StoredInstance) -> Result<()> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE connector_instances SET name = ?2, login = ?3, bind = ?4, provision = ?5, \
-             allow_http = ?6, match_by = ?7, enabled = ?8, settings = ?9, secrets = ?10, \
-             updated_at = ?11 WHERE id = ?1",
-        )?
-        .execute(params![
-            i.id,
-            i.name,
-            i.login,
-            i.bind,
-            i.provision,
-            i.allow_http,
-            i.match_by,
-            i.enabled,
-            settings_json(i),
-            i.secrets,
-            i.updated_at,
-        ])?;
+    // ?2 (plugin) and ?12 (created_at) are bound but not written: they never change.
+    let n = with_values(
+        conn,
+        "UPDATE connector_instances SET name = ?3, login = ?4, bind = ?5, provision = ?6, \
+         allow_http = ?7, match_by = ?8, enabled = ?9, settings = ?10, secrets = ?11, \
+         updated_at = ?13 WHERE id = ?1",
+        i,
+    )?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }

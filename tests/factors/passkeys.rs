@@ -5,7 +5,7 @@
 
 use super::harness::{login_expect, post_with_csrf, settings};
 use super::prompt_csrf;
-use crate::support::{Env, PASSWORD};
+use crate::support::{Env, PASSWORD, Page};
 
 /// A passkey a virtual authenticator registered for `http://localhost` (the public key,
 /// counter and flags webauthn-rs stores; no secret).
@@ -27,6 +27,13 @@ fn count(env: &Env, sql: &str) -> i64 {
     env.db()
         .query_row(sql, [], |r| r.get(0))
         .expect("count query")
+}
+
+/// The options request was refused (400) with a JSON `error` that says `says`.
+fn assert_json_error(p: &Page, says: &str) {
+    assert_eq!(p.status, 400, "{}", p.summary());
+    let v: serde_json::Value = serde_json::from_str(&p.body).expect("a JSON error");
+    assert!(v["error"].as_str().unwrap_or("").contains(says), "{v}");
 }
 
 #[tokio::test]
@@ -121,15 +128,7 @@ async fn garbage_or_replayed_registrations_are_refused_and_change_nothing() {
 
     // A name is needed.
     let p = post_with_csrf(&b, "/account/passkeys/options", &csrf, &[("name", " ")]).await;
-    assert_eq!(p.status, 400, "{}", p.summary());
-    let v: serde_json::Value = serde_json::from_str(&p.body).expect("JSON error");
-    assert!(
-        v["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("Name the passkey"),
-        "{v}"
-    );
+    assert_json_error(&p, "Name the passkey");
 
     // Options: the relying party is public_url's host, the user is quinn.
     let p = post_with_csrf(&b, "/account/passkeys/options", &csrf, &[("name", "Key")]).await;
@@ -380,15 +379,7 @@ async fn forced_binding_offers_passkeys_and_an_ip_public_url_is_explained() {
     assert!(!p.body.contains("/account/passkeys/remove"));
     let csrf = p.csrf().expect("csrf");
     let p = post_with_csrf(&b, "/account/passkeys/options", &csrf, &[("name", "Key")]).await;
-    assert_eq!(p.status, 400, "{}", p.summary());
-    let v: serde_json::Value = serde_json::from_str(&p.body).expect("JSON error");
-    assert!(
-        v["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("must be a domain name"),
-        "{v}"
-    );
+    assert_json_error(&p, "must be a domain name");
     let p = post_with_csrf(&b, "/account/passkeys/remove", &csrf, &[("passkey", "1")]).await;
     assert_eq!(p.status, 404, "{}", p.summary());
 }
